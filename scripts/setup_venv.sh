@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Creates .venv (if missing) with the pinned stack and installs this project into it.
+# Idempotent: a second run only checks a stamp of constraints.txt + pyproject.toml.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+stamp=.venv/.rl-tuner-stamp
+want="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+echo "$want" > "$stamp"
+echo "setup_venv: .venv ready ($(.venv/bin/python --version))"
