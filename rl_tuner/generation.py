@@ -1,0 +1,334 @@
+"""Batched composition generation and Note RNN scoring for evaluation and sampling.
+
+A *step model* is anything with ``initial_state(batch)`` and
+``step(inputs [B, 38] float32, state) -> (logits [B, 38], state)``: every
+``note_rnn.NoteRnn`` and the tuned policies of ``rl_tuner.policy_io.load_policy``.
+Generation runs a whole batch of compositions together inside one ``tf.function``
+whose loop over the notes stays in the graph, so Python never touches a single
+composition. Batches have one fixed shape (the last one is padded), so each
+(model, batch size, prefix length, policy) traces once.
+
+History of a composition: a *prefix* of events ``[P]`` (the priming; its last
+event is the first observation o_0, the ones before it only set the LSTM state)
+followed by the ``num_notes`` chosen notes. ``random_note`` priming is a prefix of
+length 1, the form the original uses; primer melodies give longer prefixes.
+"""
+
+import dataclasses
+from typing import Optional, Sequence, Tuple, Union
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+from pipelines import encoding
+
+POLICIES = ('sample', 'greedy')
+SEMANTICS = ('corrected', 'legacy')
+DEFAULT_BATCH_SIZE = 8192
+
+# Keep the Gumbel noise finite: log(-log(u)) for u in (tiny, 1).
+_UNIFORM_FLOOR = 1e-20
+
+
+def random_priming_notes(num_compositions: int, *, semantics: str = 'corrected',
+                         seed: int = 0) -> np.ndarray:
+  """The ``random_note`` priming events, one per composition.
+
+  ``corrected`` draws a pitch (indices 2...37) uniformly; ``legacy`` draws from
+  0...36 as the original does (bug 5: it can start on a hold or note-off and never
+  on the top pitch).
+
+  Returns:
+    int32 [num_compositions].
+  """
+  if semantics not in SEMANTICS:
+    raise ValueError('semantics must be one of %s, got %r' % (SEMANTICS, semantics))
+  rng = np.random.default_rng([seed, 0x5052494d])  # a stream apart from sampling's
+  if semantics == 'legacy':
+    low, high = 0, encoding.NUM_CLASSES - 1
+  else:
+    low, high = encoding.FIRST_PITCH_INDEX, encoding.NUM_CLASSES
+  return rng.integers(low, high, size=num_compositions).astype(np.int32)
+
+
+def primer_prefixes(primers: np.ndarray, num_compositions: int, *,
+                    seed: int = 0) -> np.ndarray:
+  """Prefixes for primer-based priming: one primer row per composition.
+
+  One primer (``single_midi``, ``primer_melody``) primes every composition; several
+  (``random_midi``: the first steps of training melodies) are drawn uniformly.
+
+  Args:
+    primers: int [P] or [M, P] encoded events (all rows the same length).
+    num_compositions: N.
+    seed: the draw's seed (only used when M > 1).
+
+  Returns:
+    int32 [N, P].
+  """
+  primers = np.asarray(primers)
+  if primers.ndim == 1:
+    primers = primers[None, :]
+  if primers.ndim != 2 or primers.shape[0] == 0 or primers.shape[1] == 0:
+    raise ValueError('primers must be [P] or [M, P] with M, P >= 1, got shape %s'
+                     % (primers.shape,))
+  _check_indices(primers, 'primers')
+  if primers.shape[0] == 1:
+    rows = np.zeros(num_compositions, dtype=np.int64)
+  else:
+    rng = np.random.default_rng([seed, 0x524d4944])
+    rows = rng.integers(0, primers.shape[0], size=num_compositions)
+  return primers[rows].astype(np.int32)
+
+
+def _check_indices(array: np.ndarray, name: str) -> None:
+  if array.size and (array.min() < 0 or array.max() >= encoding.NUM_CLASSES):
+    raise ValueError('%s holds class indices outside [0, %d): min %d, max %d'
+                     % (name, encoding.NUM_CLASSES, array.min(), array.max()))
+
+
+def _as_prefix(priming: np.ndarray) -> np.ndarray:
+  """Priming [N] or [N, P] -> int32 [N, P]."""
+  priming = np.asarray(priming)
+  if priming.ndim == 1:
+    priming = priming[:, None]
+  if priming.ndim != 2 or priming.shape[1] == 0:
+    raise ValueError('priming must be [N] or [N, P] with P >= 1, got shape %s'
+                     % (priming.shape,))
+  _check_indices(priming, 'priming')
+  return priming.astype(np.int32)
+
+
+@dataclasses.dataclass(frozen=True)
+class _TraceKey:
+  num_notes: int
+  greedy: bool
+  with_log_p: bool
+
+
+class _Sampler:
+  """The compiled generation loop of one step model (one trace per batch shape)."""
+
+  def __init__(self, step_model, key: _TraceKey):
+    self._model = step_model
+    self._key = key
+    self.run = tf.function(self._run, reduce_retracing=False)
+
+  def _run(self, prefix, seed):
+    """prefix int32 [B, P], seed int64 [2] -> (notes int32 [B, T], log_p f32 [B, T])."""
+    model, key = self._model, self._key
+    batch = tf.shape(prefix)[0]
+    state = model.initial_state(batch)
+    structure = state
+    num_prefix = tf.shape(prefix)[1]
+    for i in tf.range(num_prefix - 1):
+      _, state = model.step(tf.one_hot(prefix[:, i], encoding.NUM_CLASSES), state)
+      state = tf.nest.pack_sequence_as(structure, tf.nest.flatten(state))
+    obs = prefix[:, -1]
+    notes = tf.TensorArray(tf.int32, size=key.num_notes)
+    log_ps = tf.TensorArray(tf.float32, size=key.num_notes)
+    for t in tf.range(key.num_notes):
+      logits, state = model.step(tf.one_hot(obs, encoding.NUM_CLASSES), state)
+      state = tf.nest.pack_sequence_as(structure, tf.nest.flatten(state))
+      logits = tf.cast(logits, tf.float32)
+      if key.greedy:
+        choice = tf.argmax(logits, axis=-1, output_type=tf.int32)
+      else:
+        # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits).
+        step_seed = tf.stack([seed[0], seed[1] * key.num_notes + tf.cast(t, tf.int64)])
+        uniform = tf.random.stateless_uniform(
+            tf.shape(logits), seed=step_seed, minval=_UNIFORM_FLOOR, maxval=1.0)
+        choice = tf.argmax(logits - tf.math.log(-tf.math.log(uniform)), axis=-1,
+                           output_type=tf.int32)
+      notes = notes.write(t, choice)
+      if key.with_log_p:
+        log_softmax = tf.nn.log_softmax(logits, axis=-1)
+        log_ps = log_ps.write(t, tf.gather(log_softmax, choice, axis=1, batch_dims=1))
+      else:
+        log_ps = log_ps.write(t, tf.zeros([batch], tf.float32))
+      obs = choice
+    return tf.transpose(notes.stack()), tf.transpose(log_ps.stack())
+
+
+_SAMPLERS = weakref.WeakKeyDictionary()
+_SAMPLERS_BY_ID = {}
+
+
+def _sampler(step_model, key: _TraceKey) -> _Sampler:
+  try:
+    per_model = _SAMPLERS.setdefault(step_model, {})
+  except TypeError:  # not weak-referenceable: keep it for the process's lifetime
+    per_model = _SAMPLERS_BY_ID.setdefault(id(step_model), (step_model, {}))[1]
+  if key not in per_model:
+    per_model[key] = _Sampler(step_model, key)
+  return per_model[key]
+
+
+def _batches(num: int, batch_size: int):
+  for start in range(0, num, batch_size):
+    yield start, min(start + batch_size, num)
+
+
+def _pad_rows(array: np.ndarray, rows: int) -> np.ndarray:
+  if array.shape[0] == rows:
+    return array
+  pad = np.repeat(array[-1:], rows - array.shape[0], axis=0)
+  return np.concatenate([array, pad], axis=0)
+
+
+def _check_common(num_compositions: int, num_notes: int, batch_size: int) -> None:
+  if num_compositions < 1:
+    raise ValueError('num_compositions must be >= 1, got %d' % num_compositions)
+  if num_notes < 1:
+    raise ValueError('num_notes must be >= 1, got %d' % num_notes)
+  if batch_size < 1:
+    raise ValueError('batch_size must be >= 1, got %d' % batch_size)
+
+
+def generate_from_prefixes(
+    step_model, prefixes: np.ndarray, *, num_notes: int = 32, policy: str = 'sample',
+    seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, return_log_p: bool = False
+) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+  """Continues each prefix with ``num_notes`` notes chosen by the step model.
+
+  Args:
+    step_model: ``initial_state(batch)`` and ``step(inputs, state)``.
+    prefixes: int [N] (one priming event each) or [N, P] (a primer; the state is
+      built from events 0...P-2 and event P-1 is the first observation).
+    num_notes: T, notes chosen per composition.
+    policy: 'sample' (softmax at temperature 1 of the model's logits) or 'greedy'.
+    seed: the sampling seed; the same seed, prefixes and batch size give the same
+      notes.
+    batch_size: compositions per graph call (the last batch is padded).
+    return_log_p: also return log softmax(model logits)[chosen note], i.e. the
+      model's own log-probability of each choice.
+
+  Returns:
+    notes int32 [N, T], and with ``return_log_p`` also float32 [N, T].
+  """
+  if policy not in POLICIES:
+    raise ValueError('policy must be one of %s, got %r' % (POLICIES, policy))
+  prefixes = _as_prefix(prefixes)
+  num = prefixes.shape[0]
+  _check_common(num, num_notes, batch_size)
+  batch = min(batch_size, num)
+  sampler = _sampler(step_model, _TraceKey(int(num_notes), policy == 'greedy',
+                                           bool(return_log_p)))
+  notes = np.empty((num, num_notes), np.int32)
+  log_p = np.empty((num, num_notes), np.float32) if return_log_p else None
+  for index, (start, stop) in enumerate(_batches(num, batch)):
+    chunk = _pad_rows(prefixes[start:stop], batch)
+    out_notes, out_log_p = sampler.run(tf.constant(chunk),
+                                       tf.constant([seed, index], tf.int64))
+    notes[start:stop] = out_notes.numpy()[:stop - start]
+    if return_log_p:
+      log_p[start:stop] = out_log_p.numpy()[:stop - start]
+  return (notes, log_p) if return_log_p else notes
+
+
+def generate_compositions(
+    step_model, num_compositions: int, *, num_notes: int = 32,
+    priming_mode: str = 'random_note', policy: str = 'sample', seed: int = 0,
+    batch_size: int = DEFAULT_BATCH_SIZE, semantics: str = 'corrected',
+    primers: Optional[np.ndarray] = None, return_log_p: bool = False):
+  """Generates ``num_compositions`` compositions, all batched in the graph.
+
+  Args:
+    step_model: a NoteRnn or a loaded tuned policy (see the module docstring).
+    num_compositions: N.
+    num_notes: T, notes per composition (the priming event excluded).
+    priming_mode: 'random_note' (one random priming event per composition, drawn as
+      ``semantics`` says), or a primer-based mode ('single_midi', 'primer_melody',
+      'random_midi') which needs ``primers``.
+    policy: 'sample' or 'greedy'.
+    seed: seeds the priming draw and the sampling.
+    batch_size: compositions per graph call.
+    semantics: 'corrected' or 'legacy'; only changes the random priming note.
+    primers: int [P] or [M, P] encoded primer events for the primer-based modes.
+    return_log_p: also return the model's own log-probability of each choice.
+
+  Returns:
+    (priming, notes[, log_p]): priming int32 [N] for 'random_note' (the priming
+    event) or [N, P] for primers (the whole prefix); notes int32 [N, T].
+  """
+  _check_common(num_compositions, num_notes, batch_size)
+  if priming_mode == 'random_note':
+    if primers is not None:
+      raise ValueError("priming_mode='random_note' takes no primers")
+    priming = random_priming_notes(num_compositions, semantics=semantics, seed=seed)
+  elif priming_mode in ('single_midi', 'primer_melody', 'random_midi'):
+    if primers is None:
+      raise ValueError('priming_mode=%r needs primers' % priming_mode)
+    priming = primer_prefixes(primers, num_compositions, seed=seed)
+  else:
+    raise ValueError('unknown priming_mode %r' % priming_mode)
+  out = generate_from_prefixes(step_model, priming, num_notes=num_notes, policy=policy,
+                               seed=seed, batch_size=batch_size, return_log_p=return_log_p)
+  if return_log_p:
+    return (priming,) + tuple(out)
+  return priming, out
+
+
+class _Scorer:
+  """log p(note_t | history) under one prior, compiled once per batch shape."""
+
+  def __init__(self, prior):
+    self._prior = prior
+    self.run = tf.function(self._run, reduce_retracing=False)
+
+  def _run(self, history, num_notes):
+    """history int32 [B, P + T] -> float32 [B, T]: log p of the last T events."""
+    inputs = tf.one_hot(history[:, :-1], encoding.NUM_CLASSES)
+    logits = tf.cast(self._prior.logits(inputs), tf.float32)[:, -num_notes:]
+    log_softmax = tf.nn.log_softmax(logits, axis=-1)
+    return tf.gather(log_softmax, history[:, -num_notes:], axis=2, batch_dims=2)
+
+
+_SCORERS = weakref.WeakKeyDictionary()
+
+
+def score_log_p(prior, priming: np.ndarray, notes: np.ndarray, *,
+                batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+  """log p(note_t | priming, notes_<t) under a Note RNN, for every note.
+
+  Runs ``prior.logits`` once over each whole history (priming then notes), from the
+  initial state, batched with fixed shapes.
+
+  Args:
+    prior: a NoteRnn (needs ``logits(inputs [B, L, 38]) -> [B, L, 38]``).
+    priming: int [N] (one priming event) or [N, P] (a primer prefix).
+    notes: int [N, T] chosen notes.
+    batch_size: compositions per graph call.
+
+  Returns:
+    float32 [N, T], natural-log probabilities.
+  """
+  prefix = _as_prefix(priming)
+  notes = np.asarray(notes)
+  if notes.ndim != 2 or notes.shape[0] != prefix.shape[0]:
+    raise ValueError('notes must be [N, T] with N = %d priming rows, got shape %s'
+                     % (prefix.shape[0], notes.shape))
+  _check_indices(notes, 'notes')
+  num, num_notes = notes.shape
+  _check_common(num, max(num_notes, 1), batch_size)
+  if num_notes == 0:
+    return np.zeros((num, 0), np.float32)
+  history = np.concatenate([prefix, notes.astype(np.int32)], axis=1)
+  try:
+    scorer = _SCORERS.get(prior)
+    if scorer is None:
+      scorer = _SCORERS[prior] = _Scorer(prior)
+  except TypeError:
+    scorer = _Scorer(prior)
+  batch = min(batch_size, num)
+  out = np.empty((num, num_notes), np.float32)
+  for start, stop in _batches(num, batch):
+    chunk = _pad_rows(history[start:stop], batch)
+    out[start:stop] = scorer.run(tf.constant(chunk), num_notes).numpy()[:stop - start]
+  return out
+
+
+def compositions_to_events(notes: np.ndarray) -> Sequence[np.ndarray]:
+  """Encoded notes [N, T] -> one Melody event array per composition (MIDI = k + 46)."""
+  return [encoding.index_to_event(row) for row in np.asarray(notes)]
