@@ -1,0 +1,125 @@
+"""Note RNN configurations: named presets, Magenta-style hparams overrides, JSON.
+
+Two presets matter here:
+
+* ``rl_tuner_default``: the RL Tuner's 'default' Note RNN, one LSTM of 100 units
+  (``rl_tuner.md`` §2.1);
+* ``basic_rnn``: Magenta's melody_rnn ``basic_rnn`` config, two LSTMs of 128 units,
+  dropout keep 0.5, Adam 1e-3, clip_norm 5 (``magenta_formats.md`` §2.6, §4.2).
+
+``--hparams`` strings use Magenta's syntax (``batch_size=128,rnn_layer_sizes=[100]``)
+so a command line written for ``melody_rnn_train`` carries over.
+"""
+
+import ast
+import dataclasses
+import json
+import os
+import re
+from typing import Any
+
+from pipelines import encoding
+
+
+@dataclasses.dataclass
+class NoteRnnHParams:
+  """Model and optimisation hyperparameters (the names Magenta's hparams use).
+
+  Attributes:
+    rnn_layer_sizes: units of each stacked LSTM layer.
+    dropout_keep_prob: keep probability of the dropout after each LSTM layer
+      (training only; 1.0 disables it), as Magenta's DropoutWrapper.
+    batch_size: training batch size.
+    learning_rate: Adam learning rate.
+    clip_norm: per-tensor gradient norm clip (tf-slim's clip_gradient_norms, i.e.
+      Keras ``clipnorm``); 0 disables clipping.
+  """
+  rnn_layer_sizes: tuple = (100,)
+  dropout_keep_prob: float = 0.5
+  batch_size: int = 128
+  learning_rate: float = 0.001
+  clip_norm: float = 5.0
+
+  def __post_init__(self):
+    self.rnn_layer_sizes = tuple(int(u) for u in self.rnn_layer_sizes)
+    if not self.rnn_layer_sizes or any(u <= 0 for u in self.rnn_layer_sizes):
+      raise ValueError('rnn_layer_sizes must be a non-empty list of positive ints, got %r'
+                       % (self.rnn_layer_sizes,))
+    if not 0.0 < self.dropout_keep_prob <= 1.0:
+      raise ValueError('dropout_keep_prob must be in (0, 1], got %r' % self.dropout_keep_prob)
+    if self.batch_size <= 0:
+      raise ValueError('batch_size must be positive, got %r' % self.batch_size)
+    if self.learning_rate <= 0:
+      raise ValueError('learning_rate must be positive, got %r' % self.learning_rate)
+    if self.clip_norm < 0:
+      raise ValueError('clip_norm must be >= 0, got %r' % self.clip_norm)
+
+  def to_dict(self) -> dict:
+    d = dataclasses.asdict(self)
+    d['rnn_layer_sizes'] = list(self.rnn_layer_sizes)
+    return d
+
+
+NAMED_CONFIGS = {
+    'rl_tuner_default': NoteRnnHParams(rnn_layer_sizes=(100,)),
+    'basic_rnn': NoteRnnHParams(rnn_layer_sizes=(128, 128)),
+}
+
+
+def named_config(name: str) -> NoteRnnHParams:
+  """Returns a fresh copy of the preset ``name``; unknown names list the valid ones."""
+  if name not in NAMED_CONFIGS:
+    raise ValueError('unknown Note RNN config %r; valid: %s' % (name, ', '.join(NAMED_CONFIGS)))
+  return dataclasses.replace(NAMED_CONFIGS[name])
+
+
+def parse_hparams(hparams: NoteRnnHParams, overrides: str) -> NoteRnnHParams:
+  """Applies a Magenta-style override string such as ``batch_size=64,rnn_layer_sizes=[64,64]``.
+
+  Values are Python literals. Commas inside brackets belong to the value.
+
+  Raises:
+    ValueError: naming the unknown key or the unparsable value.
+  """
+  values = hparams.to_dict()
+  text = (overrides or '').strip()
+  if not text:
+    return NoteRnnHParams(**values)
+  # Split on commas that are followed by `name=` (not the ones inside lists).
+  parts = re.split(r',\s*(?=[A-Za-z_][A-Za-z0-9_]*\s*=)', text)
+  for part in parts:
+    if '=' not in part:
+      raise ValueError('hparams: expected name=value, got %r' % part)
+    key, raw = (s.strip() for s in part.split('=', 1))
+    if key not in values:
+      raise ValueError('hparams: unknown name %r; valid: %s' % (key, ', '.join(values)))
+    try:
+      value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+      raise ValueError('hparams: cannot parse the value of %s: %r' % (key, raw)) from None
+    values[key] = value
+  return NoteRnnHParams(**values)
+
+
+def encoding_dict() -> dict[str, Any]:
+  """The encoding facts stored in every config.json, so a reader can check them."""
+  return {
+      'name': 'basic_rnn_one_hot',
+      'num_classes': encoding.NUM_CLASSES,
+      'min_midi_pitch': encoding.MIN_MIDI_PITCH,
+      'max_midi_pitch': encoding.MAX_MIDI_PITCH,
+      'no_event_index': encoding.NO_EVENT_INDEX,
+      'note_off_index': encoding.NOTE_OFF_INDEX,
+      'pitch_index_offset': encoding.PITCH_INDEX_OFFSET,
+  }
+
+
+def write_json_atomic(path, obj) -> None:
+  """Writes JSON through a temporary file and a rename, so a kill never leaves half a file."""
+  tmp = '%s.tmp-%d' % (path, os.getpid())
+  with open(tmp, 'w') as f:
+    json.dump(obj, f, indent=1, sort_keys=True)
+    f.write('\n')
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
