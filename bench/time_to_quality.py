@@ -1,0 +1,478 @@
+"""Time to quality: training seconds until the tuned model holds the quality bar.
+
+  .venv/bin/python bench/time_to_quality.py                       # ours, configs/q_fast.cfg
+  nice .venv/bin/python bench/time_to_quality.py --baseline --repeats=3
+
+Issue 7. Both sides optimise the same objective (lambda 1.0, gamma 0.95,
+music_theory_all, random_note priming, 32 notes, legacy rewards, the same Note
+RNN weights); this script forces those values over whatever `--flagfile` says,
+so only the learning machinery differs. Every `--check_every` environment steps
+the training clock pauses and 1,000 compositions are sampled from the policy,
+scored with `legacy` statistics (and, ours only, their mean log p under the
+Note RNN), and compared with the bar of `bench/quality_bar.py`. Time to
+quality is the training time at the first of two consecutive passing checks.
+The clock starts at the first environment step (imports and model
+construction excluded, tracing and compilation included) and excludes the
+checks, whose time is reported apart.
+
+Ours runs `rl_tuner.train.train_eval` in a fresh subprocess per repeat (so every
+repeat pays its own tracing, and peak RSS is per run). `--baseline` also runs
+the original (`bench/baseline_time_to_quality.py` under `.venv-baseline`) in
+the same invocation, on our Note RNN exported to the layout the original's
+NoteRNNLoader restores, and scores the original's compositions' log p with our
+port of the same Note RNN. If the original misses the bar by its 400k-step cap,
+its time at the cap is used and the ratio is reported as a lower bound.
+
+Stdout gets one JSON line per check (`"side": "ours" | "baseline"`), one per
+finished run, and a final line with the medians over `--repeats`.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import quality_bar  # noqa: E402  pylint: disable=g-import-not-at-top
+
+SHARED = os.path.join(os.path.dirname(REPO), 'shared')
+BASELINE_PYTHON = os.path.join(REPO, '.venv-baseline', 'bin', 'python')
+BASELINE_DRIVER = os.path.join(HERE, 'baseline_time_to_quality.py')
+
+# The objective both sides optimise (issue 7), forced over any flagfile.
+FORCED = {
+    'reward_scaler': 1.0,
+    'discount_rate': 0.95,
+    'reward_mode': 'music_theory_all',
+    'priming_mode': 'random_note',
+    'num_notes': 32,
+    'semantics': 'legacy',
+    'key': 'C',
+}
+EVAL_SEMANTICS = 'legacy'
+EVAL_POLICY = 'sample'
+
+
+def default_flagfile() -> str:
+  fast = os.path.join(REPO, 'configs', 'q_fast.cfg')
+  return fast if os.path.exists(fast) else os.path.join(REPO, 'configs', 'q.cfg')
+
+
+def parse_args(argv):
+  p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  p.add_argument('--flagfile', default=None,
+                 help='bin/train_rl_tuner flagfile for ours (default configs/q_fast.cfg, '
+                      'else configs/q.cfg); the objective flags are forced over it.')
+  p.add_argument('--check_every', type=int, default=5000,
+                 help='Env steps between checks of ours.')
+  p.add_argument('--baseline_check_every', type=int, default=10000,
+                 help='Env steps between checks of the original (its output_every_nth).')
+  p.add_argument('--max_steps', type=int, default=400000,
+                 help='Cap on env steps of ours.')
+  p.add_argument('--baseline_max_steps', type=int, default=400000,
+                 help='Cap on env steps of the original.')
+  p.add_argument('--num_compositions', type=int, default=1000,
+                 help='Compositions per check (both sides).')
+  p.add_argument('--repeats', type=int, default=1, help='Runs of each side; medians.')
+  p.add_argument('--baseline', action='store_true',
+                 help='Also run the original in this invocation and print the ratio.')
+  p.add_argument('--baseline_only', action='store_true',
+                 help='Run only the original (with its log p under our Note RNN).')
+  p.add_argument('--note_rnn', default=None,
+                 help='Note RNN for both sides (default: the flagfile\'s, else the '
+                      'shipped one).')
+  p.add_argument('--seed', type=int, default=1, help='Seed of repeat 0 (+1 per repeat).')
+  p.add_argument('--run_to_cap', action='store_true',
+                 help='Keep training after the bar holds (to see whether it stays).')
+  p.add_argument('--work_dir', default=None,
+                 help='Keep run dirs and compositions here (default: a temp dir, removed).')
+  p.add_argument('--json_out', default=None, help='Also append every line to this file.')
+  p.add_argument('--worker', choices=['ours'], default=None, help=argparse.SUPPRESS)
+  p.add_argument('--worker_out_dir', default=None, help=argparse.SUPPRESS)
+  args = p.parse_args(argv)
+  for name in ('check_every', 'baseline_check_every', 'max_steps', 'baseline_max_steps',
+               'num_compositions', 'repeats'):
+    if getattr(args, name) < 1:
+      p.error('--%s must be >= 1' % name)
+  if args.flagfile is None:
+    args.flagfile = default_flagfile()
+  if not os.path.isfile(args.flagfile):
+    p.error('--flagfile=%s does not exist' % args.flagfile)
+  if (args.baseline or args.baseline_only) and not os.path.exists(BASELINE_PYTHON):
+    p.error('--baseline needs %s: run `bash ../shared/baseline/setup.sh .venv-baseline`'
+            % BASELINE_PYTHON)
+  return args
+
+
+def peak_rss_mib() -> float:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ---------------------------------------------------------------------------- ours
+
+
+def read_flagfile(path: str) -> dict:
+  """`--name=value` lines (comments and blank lines skipped) -> {name: raw string}.
+
+  Nested `--flagfile=` lines are followed relative to the file's folder.
+  """
+  values = {}
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      line = line.strip()
+      if not line or line.startswith('#') or line.startswith('//'):
+        continue
+      if not line.startswith('--'):
+        raise ValueError('%s:%d: expected --name=value, got %r' % (path, number, line))
+      name, sep, value = line[2:].partition('=')
+      if name == 'flagfile':
+        values.update(read_flagfile(os.path.join(os.path.dirname(path), value)))
+      elif not sep:
+        if name.startswith('no'):
+          values[name[2:]] = 'false'
+        else:
+          values[name] = 'true'
+      else:
+        values[name] = value
+  return values
+
+
+def build_config(flagfile: str, overrides: dict):
+  """RLTunerConfig from a flagfile of bin/train_rl_tuner, with `overrides` forced.
+
+  Values are converted by the dataclass field's type (bool, int, float, str, an
+  optional of those, or a list of ints written as `[60, -2]` or `60,-2`).
+  """
+  import ast  # pylint: disable=g-import-not-at-top
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  import typing  # pylint: disable=g-import-not-at-top
+  from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
+  raw = read_flagfile(flagfile)
+  hints = typing.get_type_hints(config_lib.RLTunerConfig)
+  names = {f.name for f in dataclasses.fields(config_lib.RLTunerConfig)}
+  unknown = sorted(set(raw) - names)
+  if unknown:
+    raise ValueError('%s: flags unknown to RLTunerConfig: %s' % (flagfile, unknown))
+
+  def convert(name, text):
+    kind = hints[name]
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if args and typing.get_origin(kind) is typing.Union:
+      kind = args[0]
+    if text in ('', 'None') and type(None) in typing.get_args(hints[name]):
+      return None
+    if kind is bool:
+      if text.lower() not in ('true', 'false', '1', '0'):
+        raise ValueError('%s: --%s=%s is not a bool' % (flagfile, name, text))
+      return text.lower() in ('true', '1')
+    if kind in (int, float, str):
+      return kind(text)
+    value = ast.literal_eval(text if text.startswith('[') else '[%s]' % text)
+    return [int(v) for v in value]
+
+  values = {name: convert(name, text) for name, text in raw.items()}
+  values.update(overrides)
+  return config_lib.RLTunerConfig(**values)
+
+
+class Checker:
+  """The on_check hook: pauses the training clock and judges the bar."""
+
+  def __init__(self, *, prior, note_rnn_log_p, check_every, num_compositions,
+               max_steps, seed, run_to_cap, emit, out_dir):
+    self.prior = prior
+    self.note_rnn_log_p = note_rnn_log_p
+    self.check_every = check_every
+    self.num_compositions = num_compositions
+    self.max_steps = max_steps
+    self.seed = seed
+    self.run_to_cap = run_to_cap
+    self.emit = emit
+    self.out_dir = out_dir
+    self.checks = []
+    self.start = None
+    self.paused = 0.0
+
+  def training_seconds(self, now: float) -> float:
+    return now - self.start - self.paused
+
+  def __call__(self, env_steps, step_model):
+    entered = time.perf_counter()
+    if self.start is None:  # the call before the first env step starts the clock
+      self.start = entered
+    try:
+      return self._check(int(env_steps), step_model, entered)
+    finally:
+      self.paused += time.perf_counter() - entered
+
+  def _check(self, env_steps, step_model, entered):
+    figures, eval_seconds = evaluate_step_model(
+        step_model, self.prior, num_compositions=self.num_compositions,
+        seed=self.seed * 1000 + len(self.checks),
+        save_to=(os.path.join(self.out_dir, 'check_%d.npz' % env_steps)
+                 if self.out_dir else None))
+    failed = quality_bar.failed_criteria(figures, self.note_rnn_log_p)
+    record = {'side': 'ours', 'check': len(self.checks), 'steps': env_steps,
+              'train_seconds': round(self.training_seconds(entered), 3),
+              'eval_seconds': round(eval_seconds, 3), 'passed': not failed,
+              'failed': failed,
+              'figures': {k: figures[k] for k in quality_bar.BAR_KEYS + ('mean_log_p',)},
+              'note_rnn_log_p': round(self.note_rnn_log_p, 4),
+              'peak_rss_mib': round(peak_rss_mib(), 1)}
+    self.checks.append(record)
+    self.emit(record)
+    held = quality_bar.time_to_quality(self.checks)
+    return bool((held is not None and not self.run_to_cap) or env_steps >= self.max_steps)
+
+
+def evaluate_step_model(step_model, prior, *, num_compositions, seed, save_to=None):
+  """Samples compositions, returns (bar figures + mean_log_p, seconds)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+  from rl_tuner import metrics  # pylint: disable=g-import-not-at-top
+  from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+  t0 = time.perf_counter()
+  priming, notes = generation.generate_compositions(
+      step_model, num_compositions, num_notes=FORCED['num_notes'],
+      priming_mode='random_note', policy=EVAL_POLICY, seed=seed,
+      semantics=EVAL_SEMANTICS)
+  figures = composition_figures(notes, metrics, music_theory)
+  figures['mean_log_p'] = round(float(np.mean(
+      generation.score_log_p(prior, priming, notes))), 4)
+  if save_to:
+    np.savez_compressed(save_to, priming=priming, notes=notes)
+  return figures, time.perf_counter() - t0
+
+
+def composition_figures(notes, metrics, music_theory) -> dict:
+  stats = metrics.composition_stats(notes, key=music_theory.parse_key(FORCED['key']),
+                                    semantics=EVAL_SEMANTICS)
+  return {k: (None if v is None else round(float(v), 6)) for k, v in stats.items()
+          if not isinstance(v, dict)}
+
+
+def note_rnn_own_log_p(prior, num_compositions, seed) -> float:
+  """Mean log p per note of the Note RNN's own samples (the bar's reference)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+  _, _, log_p = generation.generate_compositions(
+      prior, num_compositions, num_notes=FORCED['num_notes'], priming_mode='random_note',
+      policy=EVAL_POLICY, seed=seed, semantics=EVAL_SEMANTICS, return_log_p=True)
+  return float(np.mean(log_p))
+
+
+def note_rnn_location(value):
+  """A `--note_rnn_checkpoint` value -> a `note_rnn.load` path (None: shipped)."""
+  return None if value in (None, '', 'shipped') else value
+
+
+def run_ours_worker(args, emit) -> dict:
+  """One run of ours in this process; returns the run's summary record."""
+  import note_rnn  # pylint: disable=g-import-not-at-top
+  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  overrides = dict(FORCED)
+  overrides['seed'] = args.seed
+  overrides['num_steps'] = args.max_steps
+  overrides['output_dir'] = os.path.join(args.worker_out_dir, 'run')
+  overrides['overwrite'] = True
+  if args.note_rnn:
+    overrides['note_rnn_checkpoint'] = args.note_rnn
+  config = build_config(args.flagfile, overrides)
+  prior = note_rnn.load(note_rnn_location(config.note_rnn_checkpoint))
+  reference = note_rnn_own_log_p(prior, args.num_compositions, seed=args.seed + 7919)
+  checker = Checker(prior=prior, note_rnn_log_p=reference, check_every=args.check_every,
+                    num_compositions=args.num_compositions, max_steps=args.max_steps,
+                    seed=args.seed, run_to_cap=args.run_to_cap, emit=emit,
+                    out_dir=args.worker_out_dir)
+  t0 = time.perf_counter()
+  train.train_eval(config, on_check=checker, check_every=args.check_every)
+  wall = time.perf_counter() - t0
+  return summarise('ours', checker.checks, extra={
+      'flagfile': os.path.relpath(args.flagfile, REPO), 'seed': args.seed,
+      'note_rnn_log_p': round(reference, 4), 'wall_seconds_train_eval': round(wall, 3),
+      'peak_rss_mib': round(peak_rss_mib(), 1)})
+
+
+def summarise(side, checks, extra) -> dict:
+  ttq = quality_bar.time_to_quality(checks)
+  closest = quality_bar.closest_check(checks)
+  out = {'side': side, 'run': True, 'reached': ttq is not None,
+         'time_to_quality_s': checks[ttq]['train_seconds'] if ttq is not None else None,
+         'steps_to_quality': checks[ttq]['steps'] if ttq is not None else None,
+         'passing_checks': [checks[ttq], checks[ttq + 1]] if ttq is not None else [],
+         'closest_check': checks[closest] if ttq is None and checks else None,
+         'train_seconds_total': checks[-1]['train_seconds'] if checks else None,
+         'steps_total': checks[-1]['steps'] if checks else None,
+         'eval_seconds_total': round(sum(c['eval_seconds'] for c in checks), 3)}
+  out.update(extra)
+  return out
+
+
+# ------------------------------------------------------------------------ baseline
+
+
+def export_note_rnn_for_baseline(note_rnn_path, work_dir) -> str:
+  """Our Note RNN in the original's checkpoint layout; returns the prefix."""
+  import note_rnn  # pylint: disable=g-import-not-at-top
+  from note_rnn import magenta_checkpoint  # pylint: disable=g-import-not-at-top
+  model = note_rnn.load(note_rnn_path)
+  out = os.path.join(work_dir, 'note_rnn_for_baseline')
+  os.makedirs(out, exist_ok=True)
+  prefix = os.path.join(out, 'model.ckpt')
+  magenta_checkpoint.export_rl_tuner_checkpoint(model, prefix)
+  return prefix
+
+
+def run_baseline(args, seed, note_rnn_prefix, comp_dir, emit) -> dict:
+  cmd = ['nice', BASELINE_PYTHON, BASELINE_DRIVER, '--note_rnn=' + note_rnn_prefix,
+         '--check_every=%d' % args.baseline_check_every,
+         '--max_steps=%d' % args.baseline_max_steps,
+         '--num_compositions=%d' % args.num_compositions, '--seed=%d' % seed,
+         '--compositions_dir=' + comp_dir]
+  if args.run_to_cap:
+    cmd.append('--run_to_cap')
+  proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cwd=REPO)
+  final = None
+  checks = []
+  for line in proc.stdout:
+    record = json.loads(line)
+    if record.get('final'):
+      final = record
+    else:
+      checks.append(record)
+      emit(record)
+  stderr = proc.stderr.read()
+  if proc.wait() != 0 or final is None:
+    raise RuntimeError('baseline driver failed (exit %s):\n%s' % (proc.returncode,
+                                                                 stderr[-3000:]))
+  return final
+
+
+def score_baseline_log_p(final, note_rnn_path) -> None:
+  """Adds the mean log p under our port of the Note RNN to the passing/closest checks."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import note_rnn  # pylint: disable=g-import-not-at-top
+  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+  prior = note_rnn.load(note_rnn_path)
+  for check in final['passing_checks'] + ([final['closest_check']]
+                                          if final.get('closest_check') else []):
+    with np.load(check['compositions'], allow_pickle=False) as data:
+      log_p = generation.score_log_p(prior, data['priming'], data['notes'])
+    check['figures']['mean_log_p'] = round(float(np.mean(log_p)), 4)
+
+
+# ---------------------------------------------------------------------- orchestration
+
+
+def median_or_none(values):
+  values = [v for v in values if v is not None]
+  return statistics.median(values) if values else None
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  lines_out = open(args.json_out, 'a') if args.json_out else None
+
+  def emit(record):
+    line = json.dumps(record)
+    print(line, flush=True)
+    if lines_out:
+      lines_out.write(line + '\n')
+      lines_out.flush()
+
+  if args.worker == 'ours':
+    emit(run_ours_worker(args, emit))
+    return
+
+  work_dir = args.work_dir or tempfile.mkdtemp(prefix='ttq_')
+  os.makedirs(work_dir, exist_ok=True)
+  note_rnn_path = note_rnn_location(
+      args.note_rnn or read_flagfile(args.flagfile).get('note_rnn_checkpoint'))
+  ours_runs, base_runs = [], []
+  prefix = None
+  if args.baseline or args.baseline_only:
+    prefix = export_note_rnn_for_baseline(note_rnn_path, work_dir)
+  for r in range(args.repeats):
+    seed = args.seed + r
+    if not args.baseline_only:
+      out_dir = os.path.join(work_dir, 'ours_%d' % r)
+      os.makedirs(out_dir, exist_ok=True)
+      cmd = [sys.executable, os.path.abspath(__file__), '--worker=ours',
+             '--worker_out_dir=' + out_dir, '--flagfile=' + args.flagfile,
+             '--check_every=%d' % args.check_every, '--max_steps=%d' % args.max_steps,
+             '--num_compositions=%d' % args.num_compositions, '--seed=%d' % seed]
+      if args.note_rnn:
+        cmd.append('--note_rnn=' + args.note_rnn)
+      if args.run_to_cap:
+        cmd.append('--run_to_cap')
+      proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+      run = None
+      for line in proc.stdout:
+        if not line.startswith('{'):
+          continue
+        record = json.loads(line)
+        if record.get('run'):
+          run = record
+        emit(record)
+      if proc.wait() != 0 or run is None:
+        raise SystemExit('ours (repeat %d) failed with exit %s' % (r, proc.returncode))
+      ours_runs.append(run)
+    if args.baseline or args.baseline_only:
+      comp_dir = os.path.join(work_dir, 'baseline_%d' % r)
+      final = run_baseline(args, seed, prefix, comp_dir, emit)
+      score_baseline_log_p(final, note_rnn_path)
+      final.update(run=True)
+      if not final['reached']:
+        final['time_to_quality_s'] = final['train_seconds_total']  # a lower bound
+      emit(final)
+      base_runs.append(final)
+
+  summary = {'final': True, 'flagfile': os.path.relpath(args.flagfile, REPO),
+             'repeats': args.repeats, 'check_every': args.check_every,
+             'num_compositions': args.num_compositions,
+             'note_rnn': note_rnn_path or 'shipped (note_rnn/pretrained/rl_tuner_default)'}
+  if ours_runs:
+    summary.update(
+        time_to_quality_s=(median_or_none([r['time_to_quality_s'] for r in ours_runs])
+                           if all(r['reached'] for r in ours_runs) else None),
+        ours_times=[r['time_to_quality_s'] for r in ours_runs],
+        ours_steps_to_quality=[r['steps_to_quality'] for r in ours_runs],
+        ours_reached=[r['reached'] for r in ours_runs],
+        ours_passing_figures=[[c['figures'] for c in r['passing_checks']]
+                              for r in ours_runs],
+        ours_peak_rss_mib=max(r['peak_rss_mib'] for r in ours_runs),
+        ours_eval_seconds=[r['eval_seconds_total'] for r in ours_runs])
+  if base_runs:
+    summary.update(
+        baseline_time_to_quality_s=median_or_none([r['time_to_quality_s']
+                                                   for r in base_runs]),
+        baseline_times=[r['time_to_quality_s'] for r in base_runs],
+        baseline_steps_to_quality=[r['steps_to_quality'] for r in base_runs],
+        baseline_reached=[r['reached'] for r in base_runs],
+        baseline_passing_figures=[[c['figures'] for c in r['passing_checks']]
+                                  or [r['closest_check']['figures']] for r in base_runs],
+        baseline_peak_rss_mib=max(r['peak_rss_mib'] for r in base_runs),
+        baseline_eval_seconds=[r['eval_seconds_total'] for r in base_runs])
+  if ours_runs and base_runs:
+    ours_t = summary['time_to_quality_s']
+    base_t = summary['baseline_time_to_quality_s']
+    summary['ratio'] = round(base_t / ours_t, 2) if ours_t and base_t else None
+    summary['ratio_is_lower_bound'] = not all(r['reached'] for r in base_runs)
+    summary['ratios'] = [round(b['time_to_quality_s'] / o['time_to_quality_s'], 2)
+                         if o['reached'] and b['time_to_quality_s'] else None
+                         for o, b in zip(ours_runs, base_runs)]
+  emit(summary)
+
+
+if __name__ == '__main__':
+  main()
