@@ -1,0 +1,172 @@
+"""Beam plumbing shared by the pipelines: options, counters as data, outputs.
+
+Everything here is runner-agnostic: the same code runs on the DirectRunner
+(in-process or ``--direct_num_workers=2 --direct_running_mode=multi_processing``)
+and on the Dask runner, which reports no Beam metrics; that is why every
+counter also travels as ``(name, n)`` data into a stats JSON beside the output.
+"""
+
+import json
+import logging
+import os
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import apache_beam as beam
+from apache_beam.options import pipeline_options
+
+from pipelines import stats
+
+COUNTERS_TAG = 'counters'
+
+
+class BeamArgsError(ValueError):
+  """A command-line argument is neither one of ours nor a Beam option."""
+
+
+def _register_optional_option_classes(args: Sequence[str]) -> None:
+  # The Dask runner's options (e.g. --dask_client_address) exist only once its
+  # module is imported; import it only when asked for (it pulls in dask).
+  if any('dask' in arg.lower() for arg in args):
+    from apache_beam.runners.dask import dask_runner  # pylint: disable=g-import-not-at-top,unused-import
+
+
+def make_pipeline_options(beam_args: Sequence[str],
+                          **defaults) -> pipeline_options.PipelineOptions:
+  """Beam options from pass-through flags; unknown flags are an error.
+
+  Args:
+    beam_args: the command-line arguments absl did not consume, e.g.
+      ['--runner=DirectRunner', '--direct_num_workers=2'].
+    **defaults: option values used when the flags do not set them (e.g.
+      direct_num_workers=2 for the corpus build).
+
+  Raises:
+    BeamArgsError: an argument is not a Beam pipeline option (the message
+      names it).
+  """
+  args = list(beam_args)
+  _register_optional_option_classes(args)
+  parser = pipeline_options._BeamArgumentParser(allow_abbrev=False)  # pylint: disable=protected-access
+  seen = set()
+  for cls in pipeline_options.PipelineOptions.__subclasses__():
+    if str(cls) not in seen:
+      seen.add(str(cls))
+      cls._add_argparse_args(parser)  # pylint: disable=protected-access
+  _, unknown = parser.parse_known_args(args)
+  unknown = [arg for arg in unknown if arg.startswith('-')]
+  if unknown:
+    raise BeamArgsError('unknown flag %s (neither a flag of this program nor '
+                        'a Beam pipeline option; see --helpfull)' % unknown[0])
+  given = pipeline_options.PipelineOptions(args).get_all_options(
+      drop_default=True)
+  # Keyword values override flags in PipelineOptions, so pass only the
+  # defaults that no flag sets.
+  missing = {k: v for k, v in defaults.items() if k not in given}
+  return pipeline_options.PipelineOptions(args, **missing)
+
+
+def runner_name(options: pipeline_options.PipelineOptions) -> str:
+  return str(options.view_as(pipeline_options.StandardOptions).runner or
+             'DirectRunner')
+
+
+class _MergeDicts(beam.CombineFn):
+  """Sums {name: n} dicts (or (name, n) pairs) into one dict."""
+
+  def create_accumulator(self):
+    return {}
+
+  def add_input(self, accumulator, element):
+    name, n = element
+    stats.add(accumulator, name, n)
+    return accumulator
+
+  def merge_accumulators(self, accumulators):
+    out = {}
+    for accumulator in accumulators:
+      for name, n in accumulator.items():
+        stats.add(out, name, n)
+    return out
+
+  def extract_output(self, accumulator):
+    return accumulator
+
+
+def _write_stats(totals: Dict[str, int], path: str,
+                 histogram_boundaries: Mapping[str, Sequence[int]],
+                 header: Mapping) -> str:
+  data = stats.to_stats_json(totals, histogram_boundaries, **header)
+  directory = os.path.dirname(path)
+  if directory:
+    os.makedirs(directory, exist_ok=True)
+  stats.write_json(path, data)
+  return path
+
+
+class WriteStats(beam.PTransform):
+  """(name, n) pairs -> summed -> a stats JSON file at `path`.
+
+  The sum is one small dict, so it is combined globally and written by one
+  worker; the file exists even when the input is empty.
+  """
+
+  def __init__(self, path: str, histogram_boundaries=None, header=None):
+    super().__init__()
+    self._path = path
+    self._boundaries = dict(histogram_boundaries or {})
+    self._header = dict(header or {})
+
+  def expand(self, pairs):
+    return (pairs
+            | 'SumCounters' >> beam.CombineGlobally(_MergeDicts())
+            | 'WriteStatsJson' >> beam.Map(_write_stats, self._path,
+                                           self._boundaries, self._header))
+
+
+def write_tfrecords(pcoll, path: str, num_shards: int = 1, label: str = 'Write'):
+  """Writes serialized records to `path` (one file) or `path-SSSSS-of-NNNNN`.
+
+  Beam's own TFRecord sink writes the same framing (length, masked CRC32C) as
+  TensorFlow's ``TFRecordWriter`` and Magenta.
+  """
+  if num_shards <= 1:
+    return pcoll | label >> beam.io.WriteToTFRecord(
+        path, num_shards=1, shard_name_template='')
+  return pcoll | label >> beam.io.WriteToTFRecord(path, num_shards=num_shards)
+
+
+def output_paths(path: str, num_shards: int) -> List[str]:
+  """The files write_tfrecords makes for `path`."""
+  if num_shards <= 1:
+    return [path]
+  return ['%s-%05d-of-%05d' % (path, i, num_shards) for i in range(num_shards)]
+
+
+def ensure_files_exist(paths: Sequence[str]) -> None:
+  """Creates empty files for shards a runner skipped because they were empty.
+
+  Magenta always creates both dataset files, even when empty.
+  """
+  for path in paths:
+    if not os.path.exists(path):
+      open(path, 'wb').close()
+
+
+def read_stats(path: str) -> dict:
+  with open(path) as f:
+    return json.load(f)
+
+
+def log_beam_counters(result, namespace: Optional[str] = None) -> None:
+  """Logs Beam's own counters where the runner reports them (not Dask)."""
+  try:
+    metrics = result.metrics().query()
+  except (NotImplementedError, AttributeError) as e:
+    logging.info('This runner reports no Beam metrics (%s); the counters '
+                 'above come from the stats file.', e)
+    return
+  for counter in metrics.get('counters', []):
+    if namespace and counter.key.metric.namespace != namespace:
+      continue
+    logging.debug('Beam counter %s/%s = %s', counter.key.metric.namespace,
+                  counter.key.metric.name, counter.committed)
