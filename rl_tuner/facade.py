@@ -1,0 +1,571 @@
+"""`rl_tuner.RLTuner`: Magenta's RL Tuner class, as a thin facade over this project.
+
+A script or notebook written for `magenta.models.rl_tuner.rl_tuner.RLTuner`
+runs with only its import line changed:
+
+  from rl_tuner import RLTuner, default_dqn_hparams
+
+  rlt = RLTuner('/tmp/rlt', dqn_hparams=default_dqn_hparams(), algorithm='q',
+                reward_scaler=1.0, num_notes_in_melody=32)
+  rlt.train(num_steps=10000, exploration_period=5000)
+  rlt.generate_music_sequence(title='rltuner_sample')
+  stats = rlt.evaluate_music_theory_metrics(num_compositions=100)
+  rlt.save_model('my_model')
+
+Every constructor keyword and main method of Magenta's class is kept. Nothing
+is implemented twice: the constructor builds one `RLTunerConfig` (the settings
+`bin/train_rl_tuner` takes as flags), `train` calls `rl_tuner.train.train_eval`
+on it with `output_dir` as the run dir (so a second `train` call resumes and
+adds `num_steps` more steps), generation and evaluation use the run's saved
+sampling policy (`rl_tuner.policy_io`) with `rl_tuner.generation` and
+`rl_tuner.metrics`, and checkpoints are the run dir's own.
+
+Where the facade deliberately differs from Magenta (each is also in
+rl_tuner/README.md):
+- Without `note_rnn_checkpoint_dir`/`_file` the shipped Note RNN is used
+  (Magenta downloads one over HTTP).
+- The exploration schedule counts environment steps over the whole run, so a
+  second `train` call does not restart it; evaluation never advances it (bug 15).
+- `stochastic_observations=True` samples the played note from softmax(scores)
+  and stores the note played (Magenta stores the argmax, bug 8): that is
+  Boltzmann exploration, which this maps to.
+- `summary_writer` is accepted but TensorBoard events always go to
+  `<output_dir>/tb` (the run dir layout); a writer object is not written to.
+- `semantics` ('corrected' by default, 'legacy' for the original's rewards and
+  statistics) and `key` are ours.
+"""
+
+import dataclasses
+import glob
+import json
+import logging
+import os
+import re
+import shutil
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from pipelines import encoding
+
+# Magenta's rl_tuner_ops.C_MAJOR_TONIC (an encoding index: MIDI 60).
+C_MAJOR_TONIC = encoding.C_MAJOR_TONIC_INDEX
+CONFIG_FILE = 'config.json'
+_SAVED_MODEL_PATTERN = re.compile(r'^(?P<name>.+)-(?P<step>\d+)$')
+
+
+@dataclasses.dataclass
+class DqnHParams:
+  """Magenta's `rl_tuner_ops.default_dqn_hparams()`, field for field.
+
+  Attribute access, `values()` and `parse('name=value,...')` work as on the
+  `HParams` object Magenta returns, so notebooks that tweak fields keep working.
+
+  Attributes:
+    random_action_probability: final ε of ε-greedy exploration.
+    store_every_nth: store one transition per this many steps (only 1 exists).
+    train_every_nth: environment steps per gradient step.
+    minibatch_size: transitions per gradient step.
+    discount_rate: γ.
+    max_experience: replay capacity in transitions.
+    target_network_update_rate: τ of the soft target update.
+  """
+  random_action_probability: float = 0.1
+  store_every_nth: int = 1
+  train_every_nth: int = 5
+  minibatch_size: int = 32
+  discount_rate: float = 0.95
+  max_experience: int = 100000
+  target_network_update_rate: float = 0.01
+
+  def values(self) -> Dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  def parse(self, text: str) -> 'DqnHParams':
+    """Sets fields from 'name=value,name=value' (Magenta's HParams syntax)."""
+    for item in filter(None, (part.strip() for part in text.split(','))):
+      name, sep, value = item.partition('=')
+      if not sep or not hasattr(self, name.strip()):
+        raise ValueError('cannot parse hparam %r; valid names: %s'
+                         % (item, ', '.join(self.values())))
+      name = name.strip()
+      setattr(self, name, type(getattr(self, name))(value))
+    return self
+
+
+def default_dqn_hparams() -> DqnHParams:
+  """The DQN hyperparameters Magenta's RLTuner uses by default."""
+  return DqnHParams()
+
+
+class _PriorStepModel:
+  """An untrained policy: the Note RNN's logits (q, psi, pure_rl) or G + log p (g)."""
+
+  def __init__(self, prior, algorithm: str):
+    self._prior = prior
+    self._add_log_p = algorithm == 'g'
+
+  def initial_state(self, batch):
+    return self._prior.initial_state(batch)
+
+  def step(self, inputs, state):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    logits, state = self._prior.step(inputs, state)
+    if self._add_log_p:  # G starts as the Note RNN's logits; g acts on G + log p.
+      logits = logits + tf.nn.log_softmax(logits, axis=-1)
+    return logits, state
+
+
+class RLTuner:
+  """Magenta's RLTuner interface over the tf-agents implementation.
+
+  Attributes mirror Magenta's where they exist (`output_dir`, `algorithm`,
+  `reward_mode`, `reward_scaler`, `dqn_hparams`, `num_notes_in_melody`,
+  `num_actions`, `composition`, ...). `config` is the `RLTunerConfig` that
+  training receives.
+  """
+
+  def __init__(self, output_dir: str,
+               # Hyperparameters.
+               dqn_hparams: Optional[DqnHParams] = None,
+               reward_mode: str = 'music_theory_all',
+               reward_scaler: float = 1.0,
+               exploration_mode: str = 'egreedy',
+               priming_mode: str = 'random_note',
+               stochastic_observations: bool = False,
+               algorithm: str = 'q',
+               # Trained Note RNN to load and tune.
+               note_rnn_checkpoint_dir: Optional[str] = None,
+               note_rnn_checkpoint_file: Optional[str] = None,
+               note_rnn_type: str = 'default',
+               note_rnn_hparams: Any = None,
+               # Other music related settings.
+               num_notes_in_melody: int = 32,
+               input_size: int = encoding.NUM_CLASSES,
+               num_actions: int = encoding.NUM_CLASSES,
+               midi_primer: Optional[str] = None,
+               # Logistics.
+               save_name: str = 'rl_tuner.ckpt',
+               output_every_nth: int = 1000,
+               training_file_list: Any = None,
+               summary_writer: Any = None,
+               initialize_immediately: bool = True,
+               # Ours.
+               semantics: str = 'corrected',
+               key: str = 'C'):
+    """Checks the arguments and builds the run's config (see Magenta's docstring).
+
+    Raises:
+      ValueError: naming the keyword, for a value this implementation cannot honour
+        (input_size / num_actions other than 38, store_every_nth other than 1, a
+        Note RNN whose layer sizes differ from `note_rnn_hparams`) or any setting
+        `RLTunerConfig` rejects.
+    """
+    from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
+    for name, value in (('input_size', input_size), ('num_actions', num_actions)):
+      if value != encoding.NUM_CLASSES:
+        raise ValueError('%s=%r: the melody encoding has %d classes'
+                         % (name, value, encoding.NUM_CLASSES))
+    if note_rnn_type not in ('default', 'basic_rnn'):
+      raise ValueError("note_rnn_type=%r: use 'default' or 'basic_rnn' (layer sizes are "
+                       'read from the checkpoint either way)' % (note_rnn_type,))
+    self.dqn_hparams = dqn_hparams if dqn_hparams is not None else default_dqn_hparams()
+    if int(self.dqn_hparams.store_every_nth) != 1:
+      raise ValueError('dqn_hparams.store_every_nth=%r: every transition is stored '
+                       '(Magenta only ever used 1)' % (self.dqn_hparams.store_every_nth,))
+    if summary_writer is not None:
+      logging.info('RLTuner: summary_writer is not written to; TensorBoard events go to %s',
+                   os.path.join(output_dir, 'tb'))
+
+    self.output_dir = output_dir
+    self.save_path = os.path.join(output_dir, save_name)
+    self.save_name = save_name
+    self.algorithm = config_lib.ALGORITHM_ALIASES.get(algorithm, algorithm)
+    self.reward_scaler = reward_scaler
+    self.exploration_mode = exploration_mode
+    self.stochastic_observations = stochastic_observations
+    self.priming_mode = priming_mode
+    self.midi_primer = midi_primer
+    self.training_file_list = training_file_list
+    self.note_rnn_checkpoint_dir = note_rnn_checkpoint_dir
+    self.note_rnn_checkpoint_file = note_rnn_checkpoint_file
+    self.note_rnn_type = note_rnn_type
+    self.note_rnn_hparams = note_rnn_hparams
+    self.num_notes_in_melody = num_notes_in_melody
+    self.input_size = input_size
+    self.num_actions = num_actions
+    self.output_every_nth = output_every_nth
+    self.summary_writer = summary_writer
+    self.semantics = semantics
+    self.key = key
+    # Magenta silently replaces the reward mode of g and pure_rl (their reward is
+    # λ·R_MT only); keep that, but only for the modes that would add log p.
+    self.reward_mode = reward_mode
+    from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+    if (self.algorithm in config_lib.ALGORITHMS_WITHOUT_LOG_P
+        and reward_mode in music_theory.MODES_WITH_LOG_P):
+      self.reward_mode = 'music_theory_only'
+    # Magenta's per-composition state (generate_music_sequence fills it).
+    self.beat = 0
+    self.composition: List[int] = []
+    self.env_steps = 0
+    self.config = self._make_config(num_steps=0, exploration_period=5000,
+                                    enable_random=True)
+    problem = config_lib.validate(self.config)
+    if problem:
+      raise ValueError('%s: %s' % problem)
+    os.makedirs(output_dir, exist_ok=True)
+    self._prior = None
+    self._policy = None
+    if initialize_immediately:
+      self.initialize_internal_models_graph_session()
+
+  # ------------------------------------------------------------------ settings
+
+  def _note_rnn_path(self) -> Optional[str]:
+    """Magenta's lookup: the newest checkpoint of the dir, else the file; None = shipped."""
+    if self.note_rnn_checkpoint_dir:
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      directory = self.note_rnn_checkpoint_dir
+      if os.path.exists(os.path.join(directory, CONFIG_FILE)):
+        return directory  # a Note RNN run dir of ours
+      latest = tf.train.latest_checkpoint(directory)
+      if latest:
+        return latest
+      if not self.note_rnn_checkpoint_file:
+        return directory  # let note_rnn.load explain what it found there
+    return self.note_rnn_checkpoint_file or None
+
+  def _make_config(self, *, num_steps: int, exploration_period: int, enable_random: bool):
+    from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
+    h = self.dqn_hparams
+    exploration_mode = self.exploration_mode
+    if self.stochastic_observations:
+      exploration_mode = 'boltzmann'
+    training_file = self.training_file_list
+    if isinstance(training_file, (list, tuple)):
+      if len(training_file) != 1:
+        raise ValueError('training_file_list: one SequenceExample file is supported, got %d'
+                         % len(training_file))
+      training_file = training_file[0]
+    return config_lib.RLTunerConfig(
+        output_dir=self.output_dir, algorithm=self.algorithm,
+        note_rnn_checkpoint=self._note_rnn_path(), semantics=self.semantics, key=self.key,
+        reward_mode=self.reward_mode, reward_scaler=float(self.reward_scaler),
+        num_notes=int(self.num_notes_in_melody), priming_mode=self.priming_mode,
+        midi_primer=self.midi_primer, training_file_list=training_file,
+        num_steps=int(num_steps), exploration_mode=exploration_mode,
+        exploration_period=int(exploration_period),
+        initial_epsilon=1.0 if enable_random else 0.0,
+        random_action_probability=(float(h.random_action_probability)
+                                   if enable_random else 0.0),
+        discount_rate=float(h.discount_rate),
+        target_network_update_rate=float(h.target_network_update_rate),
+        batch_size=int(h.minibatch_size), train_every_n=int(h.train_every_nth),
+        replay_capacity=int(h.max_experience), output_every_nth=int(self.output_every_nth),
+        final_eval_compositions=0, num_midi_compositions=0)
+
+  # ------------------------------------------------------------------- models
+
+  def initialize_internal_models_graph_session(self, restore_from_checkpoint: bool = True):
+    """Loads the Note RNN (the prior, and the untrained policy until `train`)."""
+    import note_rnn  # pylint: disable=g-import-not-at-top
+    self._prior = note_rnn.load(self._note_rnn_path())
+    sizes = getattr(self.note_rnn_hparams, 'rnn_layer_sizes', None)
+    if sizes is not None and tuple(sizes) != tuple(self._prior.layer_sizes):
+      raise ValueError('note_rnn_hparams.rnn_layer_sizes=%s but the checkpoint holds %s'
+                       % (list(sizes), list(self._prior.layer_sizes)))
+    if not restore_from_checkpoint:
+      self._prior = note_rnn.build(self._prior.layer_sizes)
+    if self._policy is None:
+      self._policy = _PriorStepModel(self._prior, self.algorithm)
+
+  def _ensure_models(self):
+    if self._prior is None:
+      self.initialize_internal_models_graph_session()
+
+  # ----------------------------------------------------------------- training
+
+  def train(self, num_steps: int = 10000, exploration_period: int = 5000,
+            enable_random: bool = True) -> None:
+    """Trains `num_steps` more environment steps (resuming the run in output_dir).
+
+    Args:
+      num_steps: environment steps (notes) to add to the run.
+      exploration_period: steps over which ε anneals from 1.0 to
+        `dqn_hparams.random_action_probability` (counted from the run's start).
+      enable_random: False turns ε-greedy exploration off.
+    """
+    from rl_tuner import train as train_lib  # pylint: disable=g-import-not-at-top
+    if num_steps < 0:
+      raise ValueError('num_steps must be >= 0, got %r' % (num_steps,))
+    self._ensure_models()
+    self.config = self._make_config(num_steps=self.env_steps + int(num_steps),
+                                    exploration_period=exploration_period,
+                                    enable_random=enable_random)
+    result = train_lib.train_eval(self.config)
+    self.env_steps = int(_result_steps(result, self.config.num_steps))
+    self._load_policy(self.output_dir)
+
+  def _load_policy(self, run_dir: str) -> None:
+    from rl_tuner import policy_io  # pylint: disable=g-import-not-at-top
+    self._policy = policy_io.load_policy(run_dir)
+
+  # --------------------------------------------------------------- generation
+
+  def prime_internal_models(self) -> np.ndarray:
+    """A `random_note` priming observation (one-hot [38]), as Magenta returns it."""
+    from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+    note = generation.random_priming_notes(1, semantics=self.semantics,
+                                           seed=int(np.random.randint(2**31)))[0]
+    return encoding.one_hot(note)
+
+  def generate_music_sequence(self, title: str = 'rltuner_sample',
+                              visualize_probs: bool = False,
+                              prob_image_name: Optional[str] = None,
+                              length: Optional[int] = None,
+                              most_probable: bool = False) -> List[int]:
+    """Composes one melody, writes `<output_dir>/<title>.mid` (then title1, ...).
+
+    Returns:
+      The composition's encoded notes (Magenta returns nothing; they are also
+      left in `self.composition`).
+    """
+    from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+    from rl_tuner import midi_output  # pylint: disable=g-import-not-at-top
+    self._ensure_models()
+    length = int(length or self.num_notes_in_melody)
+    seed = int(np.random.randint(2**31))
+    priming, notes = generation.generate_compositions(
+        self._policy, 1, num_notes=length, priming_mode='random_note',
+        policy='greedy' if most_probable else 'sample', seed=seed, semantics=self.semantics,
+        batch_size=1)
+    self.composition = [int(n) for n in notes[0]]
+    self.beat = length
+    path = _next_file_name(self.output_dir, title, 'mid')
+    midi_output.write_midi(self.composition, path)
+    logging.info('Wrote a melody to %s', path)
+    if visualize_probs:
+      self._plot_probabilities(int(priming[0]), self.composition, prob_image_name)
+    return self.composition
+
+  def _plot_probabilities(self, priming: int, notes: Sequence[int],
+                          image_name: Optional[str]) -> None:
+    """38 x length softmax image ("Reds", index 0 at the bottom), as Magenta draws it."""
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    if image_name is not None:
+      matplotlib.use('Agg')
+    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    state = self._policy.initial_state(1)
+    image = np.zeros((encoding.NUM_CLASSES, len(notes)))
+    for t, obs in enumerate([priming] + list(notes[:-1])):
+      logits, state = self._policy.step(encoding.one_hot([obs]), state)
+      image[:, t] = tf.nn.softmax(logits)[0].numpy()
+    plt.figure()
+    plt.imshow(image, interpolation='none', cmap='Reds')
+    plt.ylabel('Note probability')
+    plt.xlabel('Time (beat)')
+    plt.gca().invert_yaxis()
+    if image_name is not None:
+      plt.savefig(os.path.join(self.output_dir, image_name))
+      plt.close()
+    else:
+      plt.show()
+
+  # --------------------------------------------------------------- evaluation
+
+  def evaluate_music_theory_metrics(self, num_compositions: int = 10000, key=None,
+                                    tonic_note: int = C_MAJOR_TONIC) -> Dict[str, Any]:
+    """Composes `num_compositions` melodies and counts rule adherence.
+
+    Sampling follows Magenta (softmax of the policy's scores, no exploration);
+    the statistics follow `semantics` and the run's key.
+
+    Args:
+      num_compositions: how many compositions to generate.
+      key: must be None (the run's `key` decides; Magenta's key-set argument
+        crashed for anything but C major, bug 13).
+      tonic_note: must be the run key's tonic index (14 for C major).
+
+    Returns:
+      Magenta's stat dict: counts under Magenta's keys (`num_starting_tonic`,
+      `num_repeated_notes`, `notes_not_in_key`, `notes_in_motif`,
+      `notes_in_repeated_motif`, `num_resolved_leaps`, `num_leap_twice`,
+      `num_high_unique`, `num_low_unique`, the interval counters `num_*`),
+      `autocorrelation1..3` (one value per composition), `num_compositions`,
+      `total_notes`.
+    """
+    from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+    from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+    if key is not None:
+      raise ValueError('key: pass the key to the constructor (key=%r now)' % (self.key,))
+    run_key = music_theory.parse_key(self.key)
+    if tonic_note != run_key.tonic_index:
+      raise ValueError('tonic_note=%r: the run key %s has tonic index %d'
+                       % (tonic_note, self.key, run_key.tonic_index))
+    if num_compositions < 1:
+      raise ValueError('num_compositions must be >= 1, got %r' % (num_compositions,))
+    self._ensure_models()
+    _, notes = generation.generate_compositions(
+        self._policy, num_compositions, num_notes=self.num_notes_in_melody,
+        priming_mode='random_note', policy='sample', seed=int(np.random.randint(2**31)),
+        semantics=self.semantics)
+    return magenta_stat_dict(notes, key=run_key, semantics=self.semantics)
+
+  # ------------------------------------------------------------- checkpoints
+
+  def save_model(self, name: str, directory: Optional[str] = None) -> str:
+    """Saves the tuned model as the run dir `<directory>/<name>-<env steps>`.
+
+    It holds `config.json`, `policy/` and `checkpoints/` (what
+    `restore_from_directory` and `bin/evaluate_rl_tuner` read).
+
+    Returns:
+      The saved run dir.
+    """
+    directory = directory or self.output_dir
+    if not os.path.exists(os.path.join(self.output_dir, 'policy')):
+      raise ValueError('save_model: nothing trained yet in %s (call train first)'
+                       % self.output_dir)
+    target = os.path.join(directory, '%s-%d' % (name, self.env_steps))
+    if os.path.abspath(target) == os.path.abspath(self.output_dir):
+      raise ValueError('save_model: %s is the run dir itself' % target)
+    tmp = target + '.tmp'
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for entry in ('config.json', 'policy', 'checkpoints', 'note_rnn_export'):
+      src = os.path.join(self.output_dir, entry)
+      if os.path.isdir(src):
+        shutil.copytree(src, os.path.join(tmp, entry))
+      elif os.path.isfile(src):
+        shutil.copy2(src, os.path.join(tmp, entry))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+  def restore_from_directory(self, directory: Optional[str] = None,
+                             checkpoint_name: Optional[str] = None,
+                             reward_file_name: Optional[str] = None) -> str:
+    """Restores a model saved by `save_model` (the newest one by default).
+
+    Args:
+      directory: a run dir, or a folder of `save_model` outputs; default output_dir.
+      checkpoint_name: a `save_model` output's name (`<name>-<steps>`) in `directory`.
+      reward_file_name: accepted for Magenta compatibility; rewards live in the
+        run's TensorBoard events.
+
+    Returns:
+      The run dir restored from.
+    """
+    del reward_file_name
+    directory = directory or self.output_dir
+    run_dir = (os.path.join(directory, checkpoint_name) if checkpoint_name
+               else _latest_saved_run(directory))
+    if run_dir is None or not os.path.isdir(os.path.join(run_dir, 'policy')):
+      raise FileNotFoundError('restore_from_directory: no saved model (a dir with policy/) '
+                              'in %s' % (run_dir or directory))
+    with open(os.path.join(run_dir, CONFIG_FILE)) as f:
+      saved = json.load(f)
+    saved_config = saved.get('config', saved)
+    if saved_config.get('algorithm') and saved_config['algorithm'] != self.algorithm:
+      raise ValueError('restore_from_directory: %s was trained with algorithm=%s, this '
+                       'RLTuner has algorithm=%s' % (run_dir, saved_config['algorithm'],
+                                                     self.algorithm))
+    self._ensure_models()
+    self._load_policy(run_dir)
+    match = _SAVED_MODEL_PATTERN.match(os.path.basename(os.path.normpath(run_dir)))
+    self.env_steps = int(match.group('step')) if match else self.env_steps
+    # Training continues from the restored model: its checkpoints become the run's.
+    if os.path.abspath(run_dir) != os.path.abspath(self.output_dir):
+      own = os.path.join(self.output_dir, 'checkpoints')
+      shutil.rmtree(own, ignore_errors=True)
+      if os.path.isdir(os.path.join(run_dir, 'checkpoints')):
+        shutil.copytree(os.path.join(run_dir, 'checkpoints'), own)
+      for entry in ('config.json', 'policy'):
+        dst = os.path.join(self.output_dir, entry)
+        if os.path.isdir(dst):
+          shutil.rmtree(dst)
+        src = os.path.join(run_dir, entry)
+        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst)
+    return run_dir
+
+
+def _result_steps(result: Any, default: int) -> int:
+  if isinstance(result, dict):
+    for name in ('env_steps', 'environment_steps', 'num_env_steps'):
+      if name in result:
+        return int(result[name])
+  return default
+
+
+def _next_file_name(directory: str, name: str, extension: str) -> str:
+  """`<dir>/<name>.<ext>`, else `<name>1.<ext>`, ... (Magenta's get_next_file_name)."""
+  path = os.path.join(directory, '%s.%s' % (name, extension))
+  i = 0
+  while os.path.exists(path):
+    i += 1
+    path = os.path.join(directory, '%s%d.%s' % (name, i, extension))
+  return path
+
+
+def _latest_saved_run(directory: str) -> Optional[str]:
+  """The directory itself if it is a run dir, else its `<name>-<steps>` with most steps."""
+  if os.path.isdir(os.path.join(directory, 'policy')):
+    return directory
+  best, best_step = None, -1
+  for path in glob.glob(os.path.join(directory, '*-*')):
+    match = _SAVED_MODEL_PATTERN.match(os.path.basename(path))
+    if match and os.path.isdir(os.path.join(path, 'policy')):
+      step = int(match.group('step'))
+      if step > best_step or (step == best_step and os.path.getmtime(path) >
+                              os.path.getmtime(best)):
+        best, best_step = path, step
+  return best
+
+
+def per_composition_autocorrelation(notes: np.ndarray, lag: int) -> np.ndarray:
+  """ρ at `lag` of each whole composition over its indices (NaN if constant), float [N].
+
+  The original's `rl_tuner_ops.autocorrelate`, vectorised (spec §3.2 rule 4).
+  """
+  x = np.asarray(notes, np.float64)
+  centred = x - x.mean(axis=1, keepdims=True)
+  variance = x.var(axis=1)
+  products = (centred[:, lag:] * centred[:, :x.shape[1] - lag]).sum(axis=1)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    return np.where(variance == 0, np.nan,
+                    products / x.shape[1] / np.where(variance == 0, 1.0, variance))
+
+
+def magenta_stat_dict(notes: np.ndarray, *, key, semantics: str) -> Dict[str, Any]:
+  """Magenta's `compute_composition_stats` dict for compositions int [N, T].
+
+  Counts come from `rl_tuner.metrics.composition_stats` (fractions times their
+  denominators) and the leap outcomes of `rl_tuner.melody_features`.
+  """
+  from rl_tuner import melody_features as mf  # pylint: disable=g-import-not-at-top
+  from rl_tuner import metrics  # pylint: disable=g-import-not-at-top
+  notes = np.asarray(notes)
+  num, length = notes.shape
+  total = num * length
+  stats = metrics.composition_stats(notes, key=key, semantics=semantics)
+  outcomes = mf.leap_outcomes(mf.as_compositions(notes), mf.previous_pitch(notes))
+  out = {
+      'num_compositions': num,
+      'total_notes': total,
+      'notes_not_in_key': int(round(stats['notes_not_in_key'] * total)),
+      'notes_in_motif': int(round(stats['notes_in_motif'] * total)),
+      'notes_in_repeated_motif': int(round(stats['notes_in_repeated_motif'] * total)),
+      'num_repeated_notes': int(round(stats['notes_excessively_repeated'] * total)),
+      'num_starting_tonic': int(round(stats['starts_with_tonic'] * num)),
+      'num_high_unique': int(round(stats['unique_max_note'] * num)),
+      'num_low_unique': int(round(stats['unique_min_note'] * num)),
+      'num_resolved_leaps': int(np.count_nonzero(outcomes == mf.LEAP_RESOLVED)),
+      'num_leap_twice': int(np.count_nonzero(outcomes == mf.LEAP_DOUBLED)),
+  }
+  for name, count in stats['intervals'].items():
+    out['num_' + name] = int(count)
+  for lag in (1, 2, 3):
+    out['autocorrelation%d' % lag] = per_composition_autocorrelation(notes, lag).tolist()
+  return out
