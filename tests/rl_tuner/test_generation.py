@@ -143,3 +143,21 @@ def test_bad_arguments(model, kwargs, message):
 def test_score_rejects_bad_indices(model):
   with pytest.raises(ValueError, match='notes'):
     generation.score_log_p(model, np.array([14]), np.array([[40]]))
+
+
+def test_score_log_p_equals_whole_sequence_logits(model):
+  priming, notes = generation.generate_compositions(model, 9, num_notes=6, seed=8)
+  history = np.concatenate([priming[:, None], notes], axis=1)
+  logits = model.logits(tf.one_hot(history[:, :-1], encoding.NUM_CLASSES))
+  expected = np.take_along_axis(tf.nn.log_softmax(logits).numpy(), history[:, 1:, None], 2)
+  np.testing.assert_allclose(generation.score_log_p(model, priming, notes),
+                             expected[..., 0], atol=1e-5)
+
+
+def test_next_event_probabilities_rows_sum_to_one(model):
+  notes = np.array([14, 0, 16, 1, 18], np.int32)
+  probs = generation.next_event_probabilities(model, [20], notes)
+  assert probs.shape == (5, encoding.NUM_CLASSES)
+  np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+  log_p = generation.score_log_p(model, np.array([20]), notes[None])
+  np.testing.assert_allclose(np.log(probs[np.arange(5), notes]), log_p[0], atol=1e-5)
