@@ -177,13 +177,50 @@ def excessive_repeats(x: np.ndarray, semantics: str) -> np.ndarray:
   return out
 
 
-def autocorrelation_prefix(x: np.ndarray, lags: Sequence[int] = (1, 2, 3)) -> np.ndarray:
+def autocorrelation_prefix(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
+                           threshold: float = None) -> np.ndarray:
   """float [B, T, len(lags)]: ρ_lag of notes 0 .. t (raw indices, specials too).
 
-  ρ = Σ_{i<n-lag} (x_{i+lag} - m)(x_i - m) / (n · Var) with the population
+  ρ = Σ_{i<n-lag} (x_{i+lag} - m)(x_i - m) / n / Var with the population
   variance (rl_tuner_ops.autocorrelate); NaN when Var = 0. Integer prefix sums
-  give numerator and denominator exactly, so one division rounds the result.
+  give ρ exactly rounded. Where |ρ| lies within 1e-9 of `threshold`, ρ is
+  recomputed with the original's floating-point steps (mean, deviations, var,
+  sum, two divisions), so a threshold test decides as the original does:
+  [35, 35, 35, 35, 1] has ρ_3 = -0.15 exactly, which the original computes as
+  -0.15000000000000002 and penalises.
   """
+  rho = _exact_autocorrelation_prefix(x, lags)
+  if threshold is None:
+    return rho
+  with np.errstate(invalid='ignore'):
+    near = np.abs(np.abs(rho) - threshold) < _TIE_TOLERANCE
+  for t in np.unique(np.nonzero(near)[1]):
+    rows = np.nonzero(near[:, t, :].any(axis=1))[0]
+    rho[rows, t, :] = float_autocorrelation(x[rows, :t + 1], lags)
+  return rho
+
+
+_TIE_TOLERANCE = 1e-9
+
+
+def float_autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
+  """float [B, len(lags)]: ρ of whole rows, step by step as rl_tuner_ops.autocorrelate."""
+  batch, n = x.shape
+  deviations = x - x.mean(axis=1, keepdims=True)
+  variance = x.var(axis=1)
+  out = np.empty((batch, len(lags)), dtype=np.float64)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    for j, lag in enumerate(lags):
+      if lag < n:
+        products = (deviations[:, lag:] * deviations[:, :n - lag]).sum(axis=1)
+      else:
+        products = np.zeros(batch)
+      out[:, j] = products / float(n) / variance
+  return out
+
+
+def _exact_autocorrelation_prefix(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
+  """ρ from integer prefix sums: numerator and denominator exact, one rounding."""
   batch, length = x.shape
   max_lag = max(lags)
   padded = np.zeros((batch, length + max_lag), dtype=np.int64)

@@ -76,7 +76,7 @@ def _chunk_counts(x: np.ndarray, key: keys_lib.Key, semantics: str) -> Dict[str,
   unique = mf.motif_unique_pitches(x)
   leaps = mf.leap_outcomes(x, prev)
   high, low = mf.unique_extrema(x)
-  rho = _full_autocorrelation(x)
+  rho = mf.float_autocorrelation(x, AUTOCORRELATION_LAGS)
   return {
       'notes_excessively_repeated': int(np.count_nonzero(mf.excessive_repeats(x, semantics))),
       'notes_not_in_key': int(np.count_nonzero(~key.in_key[x])),
@@ -90,20 +90,6 @@ def _chunk_counts(x: np.ndarray, key: keys_lib.Key, semantics: str) -> Dict[str,
       'intervals': count_intervals(mf.interval_codes(x, key, semantics, prev), semantics),
       'autocorrelation': rho,
   }
-
-
-def _full_autocorrelation(x: np.ndarray) -> np.ndarray:
-  """float [N, 3]: ρ at lags 1-3 of each whole composition (NaN if constant)."""
-  batch, length = x.shape
-  centred = x - x.mean(axis=1, keepdims=True)
-  variance = x.var(axis=1)
-  out = np.empty((batch, len(AUTOCORRELATION_LAGS)), dtype=np.float64)
-  with np.errstate(invalid='ignore', divide='ignore'):
-    for j, lag in enumerate(AUTOCORRELATION_LAGS):
-      products = (centred[:, lag:] * centred[:, :length - lag]).sum(axis=1)
-      out[:, j] = np.where(variance == 0, np.nan, products / float(length) /
-                           np.where(variance == 0, 1, variance))
-  return out
 
 
 def _nanmean_or_none(values: np.ndarray) -> Optional[float]:

@@ -112,7 +112,8 @@ def reward_autocorrelation(x, *, key: Key = None, semantics: str = CORRECTED,
                            num_notes: int = DEFAULT_NUM_NOTES, priming=None) -> np.ndarray:
   """(4) -3 Σ |ρ_lag| over lags 1-3 with |ρ| > 0.15, of notes 0 .. t; NaN ρ skipped."""
   del key, semantics, num_notes, priming
-  rho = np.abs(mf.autocorrelation_prefix(x, AUTOCORRELATION_LAGS))
+  rho = np.abs(mf.autocorrelation_prefix(x, AUTOCORRELATION_LAGS,
+                                        threshold=AUTOCORRELATION_THRESHOLD))
   penalty = np.zeros(x.shape, dtype=np.float64)
   with np.errstate(invalid='ignore'):
     for j in range(len(AUTOCORRELATION_LAGS)):
