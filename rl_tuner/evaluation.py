@@ -157,6 +157,11 @@ def model_names(metrics_json: Mapping[str, Any]) -> Sequence[str]:
   return sorted(names, key=lambda k: (k != NOTE_RNN_NAME, names.index(k)))
 
 
+def _markdown_cell(text: str) -> str:
+  """A run name as one Markdown cell (a '|' would split it)."""
+  return str(text).replace('|', '\\|').replace('\n', ' ')
+
+
 def markdown_table(metrics_json: Mapping[str, Any], *, with_paper: bool = True) -> str:
   """The side-by-side table: each model of one metrics.json, then the paper's numbers.
 
@@ -169,7 +174,7 @@ def markdown_table(metrics_json: Mapping[str, Any], *, with_paper: bool = True) 
   """
   run = metrics_json.get(RUN_KEY, {})
   names = list(model_names(metrics_json))
-  header = ['statistic'] + names
+  header = ['statistic'] + [_markdown_cell(n) for n in names]
   if with_paper:
     header += ['paper %s' % name for name in PAPER_TABLE1]
   lines = [

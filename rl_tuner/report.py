@@ -1,0 +1,584 @@
+"""``bin/make_report``'s library side: report.html and the blind A/B page ab.html.
+
+Inputs are tuned run dirs (config.json, TensorBoard events, policy/, their own
+compositions/*.mid) and evaluation dirs of ``bin/evaluate_rl_tuner`` (metrics.json,
+compositions.npz). Everything goes under ``output_dir``: the two pages, the PNGs, a
+MIDI and a WAV per sample. Both pages are self-contained: the images, audio and
+MIDI files are embedded as data URIs (the files beside them are the same bytes),
+and there is no external script or style sheet.
+
+Every string that comes from an input file (run names, file names, MIDI track
+names, config values, metric names) is HTML-escaped where it is written.
+"""
+
+import base64
+import dataclasses
+import glob
+import hashlib
+import html
+import json
+import os
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from rl_tuner import evaluation
+from rl_tuner import generation
+from rl_tuner import midi_output
+from rl_tuner import report_plots
+
+REPORT_HTML = 'report.html'
+AB_HTML = 'ab.html'
+CONFIG_ROWS = ('algorithm', 'num_steps', 'reward_mode', 'reward_scaler', 'semantics', 'key',
+               'num_notes', 'priming_mode', 'exploration_mode', 'discount_rate',
+               'note_rnn_checkpoint', 'seed')
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;
+color:#222}
+table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}
+th{background:#f3f3f3} td.paper,th.paper{color:#666;background:#fafafa}
+img{max-width:100%;border:1px solid #eee}
+.sample{display:inline-block;margin:0.3em 1em 0.6em 0;vertical-align:top}
+.note{color:#666;font-size:0.9em} code{background:#f4f4f4;padding:0 3px}
+.pair{border:1px solid #ddd;border-radius:6px;padding:0.6em 1em;margin:0.8em 0}
+.pair button{margin:0.3em 0.6em 0.3em 0;padding:0.3em 1.2em}
+.chosen{background:#cfe8cf}
+"""
+
+
+class ReportError(ValueError):
+  """An input the report cannot use; the message names the file or flag."""
+
+  def __init__(self, flag: str, message: str):
+    super().__init__(message)
+    self.flag = flag
+
+
+@dataclasses.dataclass
+class ReportConfig:
+  """Every setting of one ``bin/make_report`` call."""
+  output_dir: str
+  run_dirs: Sequence[str] = ()
+  eval_dirs: Sequence[str] = ()
+  note_rnn_checkpoint: Optional[str] = None  # None: the runs' prior, else the shipped model
+  num_samples: int = 3
+  num_ab_pairs: int = 8
+  seed: int = 0
+  render_audio: bool = True
+
+
+@dataclasses.dataclass
+class _Evaluation:
+  path: str
+  metrics: Dict[str, Any]
+  compositions: Dict[str, np.ndarray]
+
+  @property
+  def semantics(self) -> str:
+    return str(self.metrics.get(evaluation.RUN_KEY, {}).get('semantics', 'unknown'))
+
+
+@dataclasses.dataclass
+class _Run:
+  path: str
+  name: str
+  config: Dict[str, Any]
+
+
+@dataclasses.dataclass
+class _Sample:
+  model: str
+  index: int
+  notes: np.ndarray
+  midi_file: str
+  wav_file: Optional[str]
+
+
+def _esc(value: Any) -> str:
+  return html.escape(str(value), quote=True)
+
+
+def _safe_file_part(name: str) -> str:
+  return re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:60] or 'model'
+
+
+def _data_uri(path: str, mime: str) -> str:
+  with open(path, 'rb') as f:
+    return 'data:%s;base64,%s' % (mime, base64.b64encode(f.read()).decode('ascii'))
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def read_evaluation(eval_dir: str) -> _Evaluation:
+  """metrics.json (required) and compositions.npz (optional) of one evaluation dir."""
+  path = os.path.join(eval_dir, 'metrics.json')
+  if not os.path.isfile(path):
+    raise ReportError('eval_dir', '%s has no metrics.json (run bin/evaluate_rl_tuner '
+                      '--output_dir=%s first)' % (eval_dir, eval_dir))
+  try:
+    with open(path) as f:
+      metrics = json.load(f)
+  except (OSError, ValueError) as e:
+    raise ReportError('eval_dir', '%s: unreadable JSON (%s)' % (path, e)) from None
+  if not isinstance(metrics, dict) or not all(
+      isinstance(v, dict) for v in metrics.values()):
+    raise ReportError('eval_dir', '%s: not a metrics.json (interfaces.md §4)' % path)
+  compositions = {}
+  npz = os.path.join(eval_dir, 'compositions.npz')
+  if os.path.isfile(npz):
+    try:
+      with np.load(npz, allow_pickle=False) as data:
+        compositions = {k: np.asarray(data[k]) for k in data.files}
+    except (OSError, ValueError) as e:
+      raise ReportError('eval_dir', '%s: unreadable (%s)' % (npz, e)) from None
+  return _Evaluation(eval_dir, metrics, compositions)
+
+
+def read_run(run_dir: str) -> _Run:
+  path = os.path.join(run_dir, 'config.json')
+  if not os.path.isfile(path):
+    raise ReportError('run_dir', '%s has no config.json: not an RL Tuner run dir' % run_dir)
+  try:
+    with open(path) as f:
+      config = json.load(f)
+  except (OSError, ValueError) as e:
+    raise ReportError('run_dir', '%s: unreadable JSON (%s)' % (path, e)) from None
+  if not isinstance(config, dict):
+    raise ReportError('run_dir', '%s: config.json is not a JSON object' % path)
+  return _Run(run_dir, os.path.basename(os.path.normpath(run_dir)), config)
+
+
+def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+  """The reward scalars (interfaces.md §2 tags) of a run's TensorBoard events."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  wanted = {tag for tag, _ in report_plots.REWARD_TAGS}
+  points = {tag: {} for tag in wanted}
+  files = sorted(glob.glob(os.path.join(run_dir, 'tb', '**', 'events.out.tfevents*'),
+                           recursive=True))
+  for path in files:
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        for value in event.summary.value:
+          if value.tag in wanted:
+            if value.HasField('simple_value'):
+              number = value.simple_value
+            else:
+              number = float(tf.make_ndarray(value.tensor))
+            points[value.tag][int(event.step)] = number
+    except (tf.errors.DataLossError, ValueError):
+      continue  # a run still writing its last event file: keep what was read
+  return {tag: (np.array(sorted(p)), np.array([p[s] for s in sorted(p)]))
+          for tag, p in points.items() if p}
+
+
+def _run_midi_files(run_dir: str) -> List[Tuple[str, List[str]]]:
+  """The run's own compositions/*.mid with their track names."""
+  out = []
+  for path in sorted(glob.glob(os.path.join(run_dir, 'compositions', '*.mid')))[:20]:
+    names = []
+    try:
+      import pretty_midi  # pylint: disable=g-import-not-at-top
+      names = [i.name for i in pretty_midi.PrettyMIDI(path).instruments if i.name]
+    except Exception:  # pylint: disable=broad-except
+      names = ['(unreadable MIDI)']
+    out.append((path, names))
+  return out
+
+
+# ----------------------------------------------------------------------------- models
+
+class _Models:
+  """Loads the Note RNN and tuned policies lazily (only when samples or plots need them)."""
+
+  def __init__(self, config: ReportConfig, runs: Sequence[_Run]):
+    self._config, self._runs = config, {r.name: r for r in runs}
+    self._cache = {}
+
+  def note_rnn_checkpoint(self) -> Optional[str]:
+    if self._config.note_rnn_checkpoint:
+      return self._config.note_rnn_checkpoint
+    for run in self._runs.values():
+      value = run.config.get('note_rnn_checkpoint')
+      if value and value != 'shipped':
+        return value
+    return None
+
+  def note_rnn(self):
+    if 'note_rnn' not in self._cache:
+      import note_rnn  # pylint: disable=g-import-not-at-top
+      self._cache['note_rnn'] = note_rnn.load(self.note_rnn_checkpoint())
+    return self._cache['note_rnn']
+
+  def step_model(self, name: str):
+    if name == evaluation.NOTE_RNN_NAME:
+      return self.note_rnn()
+    if name not in self._cache:
+      from rl_tuner import policy_io  # pylint: disable=g-import-not-at-top
+      self._cache[name] = policy_io.load_policy(self._runs[name].path)
+    return self._cache[name]
+
+  def settings(self, name: str) -> Dict[str, Any]:
+    run = self._runs.get(name)
+    config = run.config if run else {}
+    return dict(num_notes=int(config.get('num_notes', 32)))
+
+
+# ----------------------------------------------------------------------------- build
+
+def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Dict[str, str]:
+  """Writes report.html, ab.html and their files; returns {'report': path, 'ab': path}."""
+  if not config.run_dirs and not config.eval_dirs:
+    raise ReportError('run_dir', 'give at least one --run_dir or --eval_dir')
+  evaluations = [read_evaluation(d) for d in config.eval_dirs]
+  runs = [read_run(d) for d in config.run_dirs]
+  os.makedirs(config.output_dir, exist_ok=True)
+  models = _Models(config, runs)
+  model_names = [evaluation.NOTE_RNN_NAME] + [r.name for r in runs]
+  for ev in evaluations:
+    for name in evaluation.model_names(ev.metrics):
+      if name not in model_names:
+        model_names.append(name)
+
+  notes_by_model = _collect_compositions(config, evaluations, models, model_names, log)
+  audio_problem = midi_output.audio_available() if config.render_audio else 'audio disabled'
+  if audio_problem:
+    log('report: no audio: %s' % audio_problem)
+  samples = _write_samples(config, notes_by_model, audio_problem is None, log)
+
+  sections = [_header(config, evaluations, runs)]
+  sections.append(_tables_section(evaluations))
+  sections.append(_plots_section(config, evaluations, runs, models, notes_by_model, log))
+  sections.append(_samples_section(samples, audio_problem, config.num_samples))
+  sections.append(_runs_section(runs))
+  report_path = os.path.join(config.output_dir, REPORT_HTML)
+  _write_page(report_path, 'RL Tuner report', ''.join(sections))
+  ab_path = os.path.join(config.output_dir, AB_HTML)
+  _write_page(ab_path, 'RL Tuner: blind A/B listening',
+              _ab_body(config, samples, audio_problem), script=_AB_SCRIPT)
+  log('report: wrote %s and %s' % (report_path, ab_path))
+  return {'report': report_path, 'ab': ab_path}
+
+
+def _collect_compositions(config, evaluations, models, model_names, log):
+  """Sample compositions per model: the evaluation's own when saved, else freshly generated."""
+  wanted = max(config.num_samples, config.num_ab_pairs)
+  out = {}
+  for name in model_names:
+    for ev in evaluations:
+      if name in ev.compositions and len(ev.compositions[name]):
+        out[name] = ev.compositions[name][:wanted].astype(np.int32)
+        break
+    else:
+      try:
+        _, notes = generation.generate_compositions(
+            models.step_model(name), wanted, num_notes=models.settings(name)['num_notes'],
+            seed=config.seed)
+        out[name] = notes
+      except Exception as e:  # pylint: disable=broad-except
+        log('report: no samples of %s (%s: %s)' % (name, type(e).__name__, e))
+  return out
+
+
+def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[_Sample]]:
+  samples = {}
+  for index_model, (name, notes) in enumerate(notes_by_model.items()):
+    part = '%02d_%s' % (index_model, _safe_file_part(name))
+    samples[name] = []
+    for i, row in enumerate(notes):
+      stem = os.path.join(config.output_dir, 'sample_%s_%02d' % (part, i))
+      midi_output.write_midi(row, stem + '.mid')
+      wav = None
+      if with_audio:
+        try:
+          wav = midi_output.render_wav(stem + '.mid', stem + '.wav', sample_rate=16000)
+        except midi_output.AudioUnavailable as e:
+          log('report: %s' % e)
+      samples[name].append(_Sample(name, i, row, stem + '.mid', wav))
+  return samples
+
+
+# ----------------------------------------------------------------------------- HTML
+
+def _header(config, evaluations, runs) -> str:
+  parts = ['<h1>RL Tuner report</h1>',
+           '<p class="note">Runs: %s. Evaluations: %s. The blind listening test is in '
+           '<a href="%s">%s</a>.</p>' % (
+               ', '.join('<code>%s</code>' % _esc(r.path) for r in runs) or 'none',
+               ', '.join('<code>%s</code> (%s semantics)' % (_esc(e.path), _esc(e.semantics))
+                         for e in evaluations) or 'none', AB_HTML, AB_HTML)]
+  return '\n'.join(parts)
+
+
+def _cell(value, kind) -> str:
+  return _esc(evaluation.format_value(value, kind))
+
+
+def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -> str:
+  """One evaluation's table: its models, then the paper's columns."""
+  run = metrics.get(evaluation.RUN_KEY, {})
+  names = list(evaluation.model_names(metrics))
+  head = ''.join('<th>%s</th>' % _esc(n) for n in names)
+  if with_paper:
+    head += ''.join('<th class="paper">paper %s</th>' % _esc(p)
+                    for p in evaluation.PAPER_TABLE1)
+  rows = []
+  for key, label, kind in evaluation.TABLE_ROWS:
+    cells = ''.join('<td>%s</td>' % _cell(metrics[n].get(key), kind) for n in names)
+    if with_paper:
+      cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
+                       for p in evaluation.PAPER_TABLE1.values())
+    rows.append('<tr><td>%s</td>%s</tr>' % (_esc(label), cells))
+  caption = ('Semantics: <b>%s</b>, policy: <b>%s</b>, %s compositions per model, seed %s.'
+             % (_esc(run.get('semantics', 'unknown')), _esc(run.get('policy', 'unknown')),
+                _esc(run.get('num_compositions', '?')), _esc(run.get('seed', '?'))))
+  return ('<p>%s</p><table class="metrics"><tr><th>statistic</th>%s</tr>%s</table>'
+          % (caption, head, ''.join(rows)))
+
+
+def semantics_side_by_side_html(evaluations: Sequence[_Evaluation]) -> str:
+  """Each model under each semantics, next to the paper (which used legacy)."""
+  columns = []
+  for ev in evaluations:
+    for name in evaluation.model_names(ev.metrics):
+      columns.append(('%s (%s)' % (name, ev.semantics), ev.metrics[name]))
+  head = ''.join('<th>%s</th>' % _esc(c) for c, _ in columns)
+  head += ''.join('<th class="paper">paper %s (legacy)</th>' % _esc(p)
+                  for p in evaluation.PAPER_TABLE1)
+  rows = []
+  for key, label, kind in evaluation.TABLE_ROWS:
+    cells = ''.join('<td>%s</td>' % _cell(entry.get(key), kind) for _, entry in columns)
+    cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
+                     for p in evaluation.PAPER_TABLE1.values())
+    rows.append('<tr><td>%s</td>%s</tr>' % (_esc(label), cells))
+  return ('<table class="metrics side-by-side"><tr><th>statistic</th>%s</tr>%s</table>'
+          % (head, ''.join(rows)))
+
+
+def _tables_section(evaluations) -> str:
+  if not evaluations:
+    return ('<h2>Metrics</h2><p class="note">No evaluation given (--eval_dir); run '
+            '<code>bin/evaluate_rl_tuner</code> for the paper\'s table.</p>')
+  parts = ['<h2>Metrics</h2>',
+           '<p class="note">The paper\'s columns are its Table 1: 100,000 compositions per '
+           'model, legacy semantics, sampled policy. <code>corrected</code> statistics follow '
+           'the fixed definitions (interfaces.md §3), so compare them with the paper only '
+           'in spirit.</p>']
+  for ev in evaluations:
+    parts.append('<h3>%s semantics <span class="note">(%s)</span></h3>'
+                 % (_esc(ev.semantics), _esc(ev.path)))
+    parts.append(metrics_table_html(ev.metrics))
+  if len({ev.semantics for ev in evaluations}) > 1:
+    parts.append('<h3>Legacy next to corrected</h3>')
+    parts.append(semantics_side_by_side_html(evaluations))
+  return '\n'.join(parts)
+
+
+def _img(path: Optional[str], alt: str) -> str:
+  if not path:
+    return ''
+  return '<p><img src="%s" alt="%s"></p>' % (_data_uri(path, 'image/png'), _esc(alt))
+
+
+def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> str:
+  out_dir = config.output_dir
+  parts = ['<h2>Plots</h2>']
+  curves = {r.name: read_reward_curves(r.path) for r in runs}
+  if runs:
+    path = report_plots.plot_reward_curves(curves, os.path.join(out_dir, 'reward_curves.png'))
+    parts.append('<h3>Rewards during training</h3>')
+    parts.append(_img(path, 'reward curves') if path else
+                 '<p class="note">No reward events in the runs\' tb/ folders.</p>')
+  for i, ev in enumerate(evaluations):
+    entries = {n: ev.metrics[n] for n in evaluation.model_names(ev.metrics)}
+    path = report_plots.plot_metric_bars(entries, evaluation.PAPER_TABLE1,
+                                         os.path.join(out_dir, 'metrics_%d.png' % i))
+    parts.append('<h3>Metrics, %s semantics</h3>%s' % (_esc(ev.semantics),
+                                                      _img(path, 'metric bars')))
+  if notes_by_model:
+    shown = {n: v[:config.num_samples] for n, v in notes_by_model.items()}
+    path = report_plots.plot_piano_rolls(shown, os.path.join(out_dir, 'piano_rolls.png'))
+    parts.append('<h3>Piano rolls</h3>%s' % _img(path, 'piano rolls'))
+  for i, run in enumerate(runs):
+    try:
+      parts.append(_heat_map(config, models, run, i))
+    except Exception as e:  # pylint: disable=broad-except
+      log('report: no probability heat map for %s (%s: %s)' % (run.name, type(e).__name__, e))
+  return '\n'.join(parts)
+
+
+def _heat_map(config, models, run, index) -> str:
+  """One composition of the tuned model, and what each model wanted at every step."""
+  tuned, prior = models.step_model(run.name), models.note_rnn()
+  priming, notes = generation.generate_compositions(
+      tuned, 1, num_notes=models.settings(run.name)['num_notes'], seed=config.seed + 1)
+  probabilities = {
+      'Note RNN': generation.next_event_probabilities(prior, priming, notes[0]),
+      'tuned (%s)' % run.name: generation.next_event_probabilities(tuned, priming, notes[0]),
+  }
+  path = report_plots.plot_probability_heatmaps(
+      notes[0], probabilities, os.path.join(config.output_dir, 'probabilities_%d.png' % index),
+      title='p(next event) along one composition of %s' % run.name)
+  return '<h3>What each model wants to play next: %s</h3>%s' % (
+      _esc(run.name), _img(path, 'probability heat map'))
+
+
+def _audio(sample: _Sample) -> str:
+  if sample.wav_file:
+    return '<audio controls preload="none" src="%s"></audio>' % _data_uri(
+        sample.wav_file, 'audio/wav')
+  return ''
+
+
+def _midi_link(path: str, label: str) -> str:
+  return '<a download="%s" href="%s">%s</a>' % (
+      _esc(os.path.basename(path)), _data_uri(path, 'audio/midi'), _esc(label))
+
+
+def _samples_section(samples, audio_problem, num_samples) -> str:
+  parts = ['<h2>Listen</h2>',
+           '<p class="note">80 qpm, piano, MIDI pitch = index + 46 (the original wrote them '
+           '2 semitones high).</p>']
+  if audio_problem:
+    parts.append('<p class="note">No audio: %s. The MIDI files are below.</p>'
+                 % _esc(audio_problem))
+  for name, items in samples.items():
+    parts.append('<h3>%s</h3>' % _esc(name))
+    for sample in items[:num_samples]:
+      parts.append('<div class="sample">%s<br>%s</div>' % (
+          _audio(sample), _midi_link(sample.midi_file, os.path.basename(sample.midi_file))))
+  return '\n'.join(parts)
+
+
+def _runs_section(runs) -> str:
+  parts = []
+  for run in runs:
+    parts.append('<h2>Run %s</h2>' % _esc(run.name))
+    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (_esc(k), _esc(run.config[k]))
+                   for k in CONFIG_ROWS if k in run.config)
+    parts.append('<table class="config">%s</table>' % rows)
+    midis = _run_midi_files(run.path)
+    if midis:
+      parts.append('<p>Samples written by the run:</p><ul>')
+      for path, names in midis:
+        parts.append('<li>%s %s</li>' % (
+            _midi_link(path, os.path.basename(path)),
+            ('<span class="note">tracks: %s</span>' % _esc(', '.join(names))) if names else ''))
+      parts.append('</ul>')
+  return '\n'.join(parts)
+
+
+def _write_page(path: str, title: str, body: str, script: str = '') -> None:
+  page = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+          '<meta name="viewport" content="width=device-width, initial-scale=1">'
+          '<title>%s</title><style>%s</style></head><body>\n%s\n%s</body></html>\n'
+          % (_esc(title), _CSS, body, ('<script>%s</script>' % script) if script else ''))
+  tmp = path + '.tmp'
+  with open(tmp, 'w', encoding='utf-8') as f:
+    f.write(page)
+  os.replace(tmp, path)
+
+
+def _ab_body(config, samples, audio_problem) -> str:
+  """Pairs of (Note RNN, tuned) compositions in random order, one choice button each."""
+  base = samples.get(evaluation.NOTE_RNN_NAME, [])
+  tuned = [n for n in samples if n != evaluation.NOTE_RNN_NAME and samples[n]]
+  parts = ['<h1>Which sounds better?</h1>',
+           '<p>Each pair holds one composition of the untuned Note RNN and one of a tuned '
+           'model, in random order. Pick the one you prefer; your choices stay in this '
+           'browser (localStorage). Reveal the tally when you are done.</p>']
+  if audio_problem:
+    parts.append('<p class="note">No audio: %s. Use the MIDI links.</p>' % _esc(audio_problem))
+  if not base or not tuned:
+    parts.append('<p class="note">No pairs: the A/B test needs samples of the Note RNN and '
+                 'of at least one tuned model.</p>')
+    return '\n'.join(parts)
+  rng = np.random.default_rng(config.seed + 7)
+  num_pairs = min(config.num_ab_pairs, len(base))
+  digest = hashlib.sha1('|'.join(os.path.abspath(s.midi_file) for s in base).encode())
+  page_id = 'rl_tuner_ab_' + digest.hexdigest()[:12]
+  parts.append('<div id="pairs" data-page="%s">' % _esc(page_id))
+  for i in range(num_pairs):
+    model = tuned[i % len(tuned)]
+    if i >= len(samples[model]):
+      break
+    pair = [base[i], samples[model][i]]
+    if rng.random() < 0.5:
+      pair.reverse()
+    parts.append('<div class="pair" data-pair="%d">' % i)
+    parts.append('<h3>Pair %d</h3>' % (i + 1))
+    for label, sample in zip('AB', pair):
+      parts.append('<div class="sample"><b>%s</b> %s<br>%s<br>'
+                   '<button type="button" class="choice" data-model="%s">prefer %s</button>'
+                   '</div>' % (label, _audio(sample), _midi_link(sample.midi_file,
+                                                                  'MIDI ' + label),
+                               _esc(sample.model), label))
+    parts.append('</div>')
+  parts.append('</div>')
+  parts.append('<p><button type="button" id="reveal">Reveal the tally</button> '
+               '<button type="button" id="reset">Clear my choices</button></p>'
+               '<div id="tally"></div>')
+  return '\n'.join(parts)
+
+
+# The tally logic: choices per pair in localStorage, so a reload keeps them.
+_AB_SCRIPT = r"""
+(function () {
+  var root = document.getElementById('pairs');
+  if (!root) { return; }
+  var key = root.getAttribute('data-page');
+  function load() {
+    try { return JSON.parse(window.localStorage.getItem(key) || '{}'); }
+    catch (e) { return {}; }
+  }
+  function save(choices) {
+    try { window.localStorage.setItem(key, JSON.stringify(choices)); } catch (e) {}
+  }
+  function paint() {
+    var choices = load();
+    document.querySelectorAll('.pair').forEach(function (pair) {
+      var chosen = choices[pair.getAttribute('data-pair')];
+      pair.querySelectorAll('button.choice').forEach(function (b, i) {
+        b.classList.toggle('chosen', chosen === i);
+      });
+    });
+  }
+  document.querySelectorAll('.pair').forEach(function (pair) {
+    pair.querySelectorAll('button.choice').forEach(function (b, i) {
+      b.addEventListener('click', function () {
+        var choices = load();
+        choices[pair.getAttribute('data-pair')] = i;
+        save(choices);
+        paint();
+      });
+    });
+  });
+  document.getElementById('reveal').addEventListener('click', function () {
+    var choices = load(), counts = {}, total = 0;
+    document.querySelectorAll('.pair').forEach(function (pair) {
+      var i = choices[pair.getAttribute('data-pair')];
+      if (i === undefined) { return; }
+      var model = pair.querySelectorAll('button.choice')[i].getAttribute('data-model');
+      counts[model] = (counts[model] || 0) + 1;
+      total += 1;
+    });
+    var out = document.getElementById('tally');
+    out.textContent = '';
+    var list = document.createElement('ul');
+    Object.keys(counts).sort().forEach(function (model) {
+      var item = document.createElement('li');
+      item.textContent = model + ': preferred ' + counts[model] + ' of ' + total;
+      list.appendChild(item);
+    });
+    out.appendChild(list);
+  });
+  document.getElementById('reset').addEventListener('click', function () {
+    save({});
+    paint();
+    document.getElementById('tally').textContent = '';
+  });
+  paint();
+})();
+"""
