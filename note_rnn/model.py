@@ -36,6 +36,7 @@ CONFIG_FILE = 'config.json'
 BEST_DIR = 'best'
 CHECKPOINTS_DIR = 'checkpoints'
 WEIGHTS_PREFIX = 'model'  # best/model.index, best/model.data-00000-of-00001
+BEST_INFO_FILE = 'info.json'
 RUN_DIR_FORMAT = 'rl_tuner.note_rnn.run_dir/1'
 
 
@@ -208,14 +209,17 @@ def build(layer_sizes: Sequence[int] = (100,), seed: Optional[int] = None) -> No
   return NoteRnn(layer_sizes, seed=seed)
 
 
-def write_best(model: NoteRnn, run_dir: str) -> str:
-  """Writes the weights to ``run_dir/best/`` through a temporary directory and renames.
+def write_best(model: NoteRnn, run_dir: str, info: Optional[dict] = None) -> str:
+  """Writes the weights (and ``info.json``) to ``run_dir/best/`` via a temporary dir + rename.
 
   A kill at any moment leaves either the old ``best/`` or the new one (or, for an instant,
-  ``best.old/``, which ``best_weights_prefix`` also accepts).
+  ``best.old/``, which ``best_weights_prefix`` also accepts). ``info`` (e.g. the step and eval
+  loss) travels inside the same directory, so it always describes the weights beside it.
   """
   tmp = tempfile.mkdtemp(prefix='.best-tmp-', dir=run_dir)
   tf.train.Checkpoint(model=model).write(os.path.join(tmp, WEIGHTS_PREFIX))
+  if info is not None:
+    config_lib.write_json_atomic(os.path.join(tmp, BEST_INFO_FILE), info)
   best = os.path.join(run_dir, BEST_DIR)
   old = best + '.old'
   if os.path.isdir(old):
@@ -225,6 +229,16 @@ def write_best(model: NoteRnn, run_dir: str) -> str:
   os.rename(tmp, best)
   shutil.rmtree(old, ignore_errors=True)
   return best
+
+
+def read_best_info(run_dir: str) -> Optional[dict]:
+  """``best/info.json`` of a run dir, or None."""
+  for d in (BEST_DIR, BEST_DIR + '.old'):
+    path = os.path.join(run_dir, d, BEST_INFO_FILE)
+    if os.path.exists(path):
+      with open(path) as f:
+        return json.load(f)
+  return None
 
 
 def best_weights_prefix(run_dir: str) -> Optional[str]:

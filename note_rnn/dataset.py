@@ -1,0 +1,139 @@
+"""tf.data input for Note RNN training: melody SequenceExamples -> padded, bucketed batches.
+
+Records are the ``{training,eval}_melodies.tfrecord`` SequenceExamples of the melody dataset
+(``magenta_formats.md`` §2.4): feature lists ``inputs`` (T x 38 one-hot floats) and
+``labels`` (T int64). Each record is parsed once into two int32 index vectors (the argmax of
+the one-hot inputs, and the labels), which are small enough to cache in memory; the one-hot
+is rebuilt per batch. Batches are zero-padded to their longest sequence, as Magenta does, and
+carry the true lengths so the loss can mask padded steps (a padded label 0 would otherwise
+count as NO_EVENT).
+"""
+
+import glob
+import os
+from typing import Optional, Sequence
+
+import tensorflow as tf
+
+from pipelines import encoding
+
+# Bucket edges in steps (sequences are at most 511 steps long).
+BUCKET_BOUNDARIES = (48, 96, 128, 160, 192, 256, 320, 384, 448)
+
+
+def expand_file_patterns(patterns: str | Sequence[str]) -> list[str]:
+  """Comma-separated paths or globs (as Magenta's ``--sequence_example_file``) -> sorted files.
+
+  Raises:
+    FileNotFoundError: naming each pattern that matched nothing.
+  """
+  if isinstance(patterns, str):
+    patterns = [p for p in patterns.split(',') if p.strip()]
+  files = []
+  for pattern in patterns:
+    pattern = os.path.expanduser(pattern.strip())
+    matched = sorted(glob.glob(pattern))
+    if not matched:
+      raise FileNotFoundError('no file matches %s' % pattern)
+    files += matched
+  return files
+
+
+def parse_indices(serialized):
+  """One serialized SequenceExample -> (input indices int32 [T], labels int32 [T])."""
+  _, seq = tf.io.parse_single_sequence_example(
+      serialized, sequence_features={
+          'inputs': tf.io.FixedLenSequenceFeature([encoding.NUM_CLASSES], tf.float32),
+          'labels': tf.io.FixedLenSequenceFeature([], tf.int64)})
+  inputs = tf.cast(tf.argmax(seq['inputs'], axis=-1), tf.int32)
+  return inputs, tf.cast(seq['labels'], tf.int32)
+
+
+def _to_batch(inputs, labels):
+  """Padded index batches -> (one-hot inputs [B, T, 38], labels [B, T], lengths [B])."""
+  lengths = tf.reduce_sum(tf.cast(inputs >= 0, tf.int32), axis=1)
+  one_hot = tf.one_hot(tf.maximum(inputs, 0), encoding.NUM_CLASSES, dtype=tf.float32)
+  mask = tf.sequence_mask(lengths, tf.shape(inputs)[1], dtype=tf.float32)
+  return one_hot * mask[..., None], tf.maximum(labels, 0), lengths
+
+
+def make_dataset(files: Sequence[str], batch_size: int, *, training: bool,
+                 seed: Optional[int] = None, bucket: bool = True,
+                 shuffle_buffer: int = 2048) -> tf.data.Dataset:
+  """Batches of ``(inputs [B, T, 38] float32, labels [B, T] int32, lengths [B] int32)``.
+
+  Args:
+    files: TFRecord files of melody SequenceExamples.
+    batch_size: sequences per batch.
+    training: shuffle, repeat forever and drop the last partial batch (as Magenta's trainer
+      does); otherwise one pass in file order, keeping the last partial batch.
+    seed: shuffle seed (training only).
+    bucket: group sequences of similar length (training only) to cut padding.
+    shuffle_buffer: shuffle queue size (Magenta uses about 500).
+  """
+  ds = tf.data.TFRecordDataset(list(files), num_parallel_reads=tf.data.AUTOTUNE
+                               if training else None)
+  ds = ds.map(parse_indices, num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=not training)
+  ds = ds.cache()
+  # Pad with -1 so true lengths survive batching (0 is a real class).
+  pad = (tf.constant(-1, tf.int32), tf.constant(-1, tf.int32))
+  if training:
+    ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    if bucket:
+      ds = ds.bucket_by_sequence_length(
+          lambda x, y: tf.shape(x)[0], list(BUCKET_BOUNDARIES),
+          [batch_size] * (len(BUCKET_BOUNDARIES) + 1), padding_values=pad,
+          drop_remainder=True)
+    else:
+      ds = ds.padded_batch(batch_size, padding_values=pad, drop_remainder=True)
+  else:
+    ds = ds.padded_batch(batch_size, padding_values=pad)
+  ds = ds.map(_to_batch, num_parallel_calls=tf.data.AUTOTUNE)
+  return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def count_records(files: Sequence[str]) -> int:
+  """Number of records in the files (one cheap pass, no parsing)."""
+  return int(tf.data.TFRecordDataset(list(files)).reduce(0, lambda n, _: n + 1).numpy())
+
+
+def masked_metrics(logits, labels, lengths) -> dict:
+  """Magenta's training metrics over the real (unpadded) steps of a batch.
+
+  Args:
+    logits: float32 [B, T, 38]; labels: int [B, T]; lengths: int [B].
+
+  Returns:
+    dict of scalar tensors: ``loss`` (mean cross-entropy in nats per step), ``accuracy``,
+    ``event_accuracy`` (steps whose label is not NO_EVENT), ``no_event_accuracy``,
+    and the sums ``loss_sum``, ``correct``, ``steps``, ``events``, ``event_correct``,
+    ``no_events``, ``no_event_correct`` that let callers aggregate exactly.
+  """
+  labels = tf.cast(labels, tf.int32)
+  mask = tf.sequence_mask(lengths, tf.shape(labels)[1], dtype=tf.float32)
+  ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+  correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels),
+                    tf.float32) * mask
+  is_event = tf.cast(tf.not_equal(labels, encoding.NO_EVENT_INDEX), tf.float32) * mask
+  sums = {
+      'loss_sum': tf.reduce_sum(ce * mask),
+      'steps': tf.reduce_sum(mask),
+      'correct': tf.reduce_sum(correct),
+      'events': tf.reduce_sum(is_event),
+      'event_correct': tf.reduce_sum(correct * is_event),
+  }
+  sums['no_events'] = sums['steps'] - sums['events']
+  sums['no_event_correct'] = sums['correct'] - sums['event_correct']
+  return {**sums, **ratios(sums)}
+
+
+def ratios(sums: dict) -> dict:
+  """loss / accuracy / event_accuracy / no_event_accuracy from the sums (safe for 0)."""
+  div = tf.math.divide_no_nan
+  return {
+      'loss': div(sums['loss_sum'], sums['steps']),
+      'accuracy': div(sums['correct'], sums['steps']),
+      'event_accuracy': div(sums['event_correct'], sums['events']),
+      'no_event_accuracy': div(sums['no_event_correct'], sums['no_events']),
+  }
