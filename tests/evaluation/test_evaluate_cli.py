@@ -1,0 +1,165 @@
+"""bin/evaluate_rl_tuner end to end on a tiny N, and the run-settings rules of interfaces.md §5."""
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from rl_tuner import evaluate_runs
+from rl_tuner import evaluation
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLI = os.path.join(REPO, 'bin', 'evaluate_rl_tuner')
+TABLE_KEYS = [key for key, _, _ in evaluation.TABLE_ROWS]
+
+
+@pytest.fixture(scope='module')
+def tiny_note_rnn(tmp_path_factory):
+  import note_rnn
+  run_dir = str(tmp_path_factory.mktemp('note_rnn') / 'tiny')
+  note_rnn.build((16,), seed=3).save(run_dir)
+  return run_dir
+
+
+def _run(python_exe, *args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run([python_exe, CLI] + list(args), capture_output=True, text=True,
+                        timeout=300, env=env, cwd=REPO)
+
+
+def _fake_run(tmp_path, name, **config):
+  run_dir = tmp_path / name
+  run_dir.mkdir()
+  base = dict(algorithm='q', key='C', num_notes=32, priming_mode='random_note',
+              note_rnn_checkpoint=None, semantics='corrected')
+  base.update(config)
+  (run_dir / 'config.json').write_text(json.dumps(base))
+  return str(run_dir)
+
+
+def test_cli_writes_metrics_table_and_compositions(python_exe, tiny_note_rnn, tmp_path):
+  out = tmp_path / 'eval'
+  done = _run(python_exe, '--note_rnn_checkpoint=' + tiny_note_rnn, '--num_compositions=300',
+              '--batch_size=128', '--num_notes=16', '--semantics=legacy', '--seed=4',
+              '--output_dir=' + str(out), '--save_compositions')
+  assert done.returncode == 0, done.stderr
+  metrics = json.loads((out / 'metrics.json').read_text())
+  assert metrics['_run'] == dict(semantics='legacy', policy='sample', num_compositions=300,
+                                 seed=4)
+  entry = metrics['note_rnn']
+  for key in TABLE_KEYS + ['num_compositions', 'intervals', 'key', 'num_notes',
+                           'priming_mode', 'note_rnn_checkpoint', 'algorithm']:
+    assert key in entry, key
+  assert entry['num_compositions'] == 300 and entry['num_notes'] == 16
+  assert entry['algorithm'] is None
+  assert -np.log(38) - 1 < entry['mean_log_p'] < 0  # near-uniform random init
+  with np.load(out / 'compositions.npz', allow_pickle=False) as data:
+    assert data.files == ['note_rnn']
+    notes = data['note_rnn']
+  assert notes.shape == (300, 16) and np.issubdtype(notes.dtype, np.integer)
+  assert notes.min() >= 0 and notes.max() < 38
+  markdown = (out / 'metrics.md').read_text()
+  assert markdown in done.stdout
+  assert '| notes excessively repeated |' in markdown and 'paper Q' in markdown
+  assert 'Semantics: **legacy**' in markdown
+
+
+def test_cli_same_seed_same_metrics(python_exe, tiny_note_rnn, tmp_path):
+  results = []
+  for name in ('a', 'b'):
+    out = tmp_path / name
+    done = _run(python_exe, '--note_rnn_checkpoint=' + tiny_note_rnn, '--num_compositions=64',
+                '--policy=greedy', '--output_dir=' + str(out))
+    assert done.returncode == 0, done.stderr
+    results.append(json.loads((out / 'metrics.json').read_text())['note_rnn'])
+  assert results[0] == results[1]
+
+
+def test_cli_flag_conflicting_with_run_config_is_an_error(python_exe, tmp_path):
+  run = _fake_run(tmp_path, 'q_run', key='G')
+  out = tmp_path / 'out'
+  done = _run(python_exe, '--run_dir=' + run, '--key=C', '--num_compositions=10',
+              '--output_dir=' + str(out))
+  assert done.returncode != 0
+  assert '--key' in done.stderr and run in done.stderr
+  assert not out.exists()  # nothing written
+
+
+def test_cli_requires_output_dir(python_exe):
+  done = _run(python_exe, '--num_compositions=10')
+  assert done.returncode != 0 and 'output_dir' in done.stderr
+
+
+def _config(tmp_path, runs, **explicit):
+  return evaluate_runs.EvaluationConfig(output_dir=str(tmp_path / 'o'), run_dirs=runs,
+                                        explicit=explicit)
+
+
+def test_note_rnn_entry_takes_the_runs_settings(tmp_path):
+  run = _fake_run(tmp_path, 'psi_run', key='G', num_notes=16, algorithm='psi')
+  models = evaluate_runs.resolve_models(_config(tmp_path, [run]))
+  assert [m.name for m in models] == ['note_rnn', 'psi_run']
+  assert models[0].settings['key'] == 'G' and models[0].settings['num_notes'] == 16
+  assert models[1].algorithm == 'psi' and models[1].run_dir == run
+
+
+@pytest.mark.parametrize('flag, value, config', [
+    ('key', 'C', dict(key='G')),
+    ('num_notes', 32, dict(num_notes=16)),
+    ('priming_mode', 'random_note', dict(priming_mode='primer_melody',
+                                         primer_melody=[60, -2])),
+    ('note_rnn_checkpoint', '/somewhere/else', dict(note_rnn_checkpoint=None)),
+])
+def test_each_conflicting_flag_is_named(tmp_path, flag, value, config):
+  run = _fake_run(tmp_path, 'r', **config)
+  with pytest.raises(evaluate_runs.SettingsError) as raised:
+    evaluate_runs.resolve_models(_config(tmp_path, [run], **{flag: value}))
+  assert raised.value.flag == flag and run in str(raised.value)
+
+
+def test_agreeing_flag_is_fine_and_shipped_equals_none(tmp_path):
+  run = _fake_run(tmp_path, 'r', note_rnn_checkpoint='shipped')
+  models = evaluate_runs.resolve_models(_config(tmp_path, [run], key='C',
+                                                note_rnn_checkpoint=None))
+  assert models[1].settings['note_rnn_checkpoint'] is None
+
+
+def test_runs_that_disagree_or_share_a_name(tmp_path):
+  a = _fake_run(tmp_path, 'a', key='C')
+  b = _fake_run(tmp_path, 'b', key='D')
+  with pytest.raises(evaluate_runs.SettingsError, match='differ in key'):
+    evaluate_runs.resolve_models(_config(tmp_path, [a, b]))
+  (tmp_path / 'x').mkdir()
+  c = _fake_run(tmp_path / 'x', 'a')
+  with pytest.raises(evaluate_runs.SettingsError, match='both be named'):
+    evaluate_runs.resolve_models(_config(tmp_path, [a, c]))
+
+
+def test_run_without_config_is_named(tmp_path):
+  (tmp_path / 'empty').mkdir()
+  with pytest.raises(evaluate_runs.SettingsError, match='config.json'):
+    evaluate_runs.resolve_models(_config(tmp_path, [str(tmp_path / 'empty')]))
+
+
+def test_primer_melody_prefix():
+  primers = evaluate_runs.load_primers(dict(priming_mode='primer_melody',
+                                            primer_melody=[60, -2, 62, -1]))
+  np.testing.assert_array_equal(primers, [14, 0, 16, 1])
+  with pytest.raises(evaluate_runs.SettingsError, match='pitch outside') as raised:
+    evaluate_runs.load_primers(dict(priming_mode='primer_melody', primer_melody=[99]))
+  assert raised.value.flag == 'primer_melody'
+
+
+def test_markdown_table_formats(tmp_path):
+  entry = {key: 0.5 for key in TABLE_KEYS}
+  entry.update(leaps_resolved=None, notes_in_repeated_motif=0.00007, mean_log_p=-1.25)
+  table = evaluation.markdown_table({'_run': dict(semantics='corrected', policy='greedy',
+                                                  num_compositions=100000, seed=1),
+                                     'note_rnn': entry, 'a|b': entry})
+  assert 'Semantics: **corrected**, policy: **greedy**, 100,000 compositions' in table
+  assert '| statistic | note_rnn | a\\|b | paper Note RNN |' in table
+  assert '| leaps resolved | – | – | 77.2% |' in table
+  assert '| notes in repeated motif | 0.007% | 0.007% |' in table
+  assert '| mean log p(note) under the Note RNN (nats) | -1.250 | -1.250 |' in table
