@@ -1,0 +1,239 @@
+"""make_report: the pages hold tables, plots, audio and links; input strings are escaped.
+
+Also the MIDI conventions (80 qpm, pitch = index + 46) read back from the files, and
+the pages in headless Chromium (marked `browser`).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from rl_tuner import evaluate_runs
+from rl_tuner import evaluation
+from rl_tuner import generation
+from rl_tuner import metrics
+from rl_tuner import midi_output
+from rl_tuner import report
+
+EVIL = '<script>alert("x")</script>'
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+
+
+@pytest.fixture(scope='module')
+def tiny_note_rnn(tmp_path_factory):
+  import note_rnn
+  run_dir = str(tmp_path_factory.mktemp('nr') / 'tiny')
+  note_rnn.build((16,), seed=5).save(run_dir)
+  return run_dir
+
+
+def _write_tb(run_dir):
+  import tensorflow as tf
+  writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tb'))
+  with writer.as_default():
+    for step in range(0, 500, 100):
+      tf.summary.scalar('reward/total', -5.0 + step / 100, step=step)
+      tf.summary.scalar('reward/music_theory', -6.0 + step / 50, step=step)
+      tf.summary.scalar('reward/log_p', -2.0, step=step)
+  writer.close()
+
+
+def _write_evil_midi(path):
+  import pretty_midi
+  midi = pretty_midi.PrettyMIDI()
+  piano = pretty_midi.Instrument(program=0, name=EVIL)
+  piano.notes.append(pretty_midi.Note(velocity=100, pitch=60, start=0.0, end=0.5))
+  midi.instruments.append(piano)
+  midi.write(path)
+
+
+@pytest.fixture(scope='module')
+def inputs(tmp_path_factory, tiny_note_rnn):
+  """Two evaluations (corrected, legacy) of note_rnn and a run with an evil name."""
+  root = tmp_path_factory.mktemp('inputs')
+  run_name = 'q_' + EVIL.replace('/', '_')
+  run_dir = root / run_name
+  (run_dir / 'compositions').mkdir(parents=True)
+  (run_dir / 'config.json').write_text(json.dumps(dict(
+      algorithm='q', key='C', num_notes=16, priming_mode='random_note', num_steps=500,
+      note_rnn_checkpoint=tiny_note_rnn, semantics='corrected', reward_mode=EVIL)))
+  _write_tb(str(run_dir))
+  _write_evil_midi(str(run_dir / 'compositions' / (EVIL.replace('/', '_') + '.mid')))
+  rng = np.random.default_rng(0)
+  notes = {'note_rnn': rng.integers(0, 38, size=(40, 16)).astype(np.int32),
+           run_name: np.tile(np.array([14, 0, 16, 0, 18, 1, 14, 0], np.int32), (40, 2))}
+  eval_dirs = []
+  for semantics in ('corrected', 'legacy'):
+    result = {'_run': dict(semantics=semantics, policy='sample', num_compositions=40, seed=1)}
+    for name, comps in notes.items():
+      entry = dict(note_rnn_checkpoint=EVIL, algorithm=None, key='C', num_notes=16,
+                   priming_mode='random_note')
+      entry.update(evaluation._jsonable(
+          metrics.composition_stats(comps, key='C', semantics=semantics)))
+      entry['mean_log_p'] = -3.5
+      result[name] = entry
+    out = str(root / ('eval_' + semantics))
+    evaluate_runs.write_outputs(out, result, notes)
+    eval_dirs.append(out)
+  return dict(run_dir=str(run_dir), run_name=run_name, eval_dirs=eval_dirs, root=root)
+
+
+@pytest.fixture(scope='module')
+def pages(inputs):
+  out = str(inputs['root'] / 'report')
+  logs = []
+  config = report.ReportConfig(output_dir=out, run_dirs=[inputs['run_dir']],
+                               eval_dirs=inputs['eval_dirs'], num_samples=2, num_ab_pairs=3,
+                               render_audio=midi_output.audio_available() is None)
+  paths = report.build_report(config, log=logs.append)
+  return dict(paths=paths, out=out, logs=logs,
+              report=open(paths['report'], encoding='utf-8').read(),
+              ab=open(paths['ab'], encoding='utf-8').read())
+
+
+def test_report_holds_tables_plots_and_links(pages):
+  html = pages['report']
+  assert html.count('<table class="metrics"') == 2  # corrected and legacy
+  assert 'Legacy next to corrected' in html
+  assert 'Semantics: <b>corrected</b>' in html and 'Semantics: <b>legacy</b>' in html
+  assert 'paper Q' in html
+  images = re.findall(r'<img src="data:image/png;base64,', html)
+  assert len(images) >= 4  # reward curves, 2 metric bars, piano rolls
+  assert html.count('download=') >= 4  # our samples' MIDI and the run's own file
+  for png in ('reward_curves.png', 'metrics_0.png', 'metrics_1.png', 'piano_rolls.png'):
+    assert os.path.isfile(os.path.join(pages['out'], png))
+
+
+def test_inputs_strings_are_escaped(pages):
+  for html in (pages['report'], pages['ab']):
+    assert EVIL not in html
+    assert '<script>alert' not in html
+    assert html.count('<script>') <= 1  # only the A/B page's own script
+  assert html_escaped(EVIL) in pages['report']  # the track name, the config value
+
+
+def html_escaped(text):
+  import html
+  return html.escape(text, quote=True)
+
+
+def test_audio_when_fluidsynth_is_installed(pages):
+  if midi_output.audio_available() is not None:
+    assert 'No audio' in pages['report']
+    pytest.skip(midi_output.audio_available())
+  assert pages['report'].count('<audio controls') == 4  # 2 samples x 2 models
+  assert pages['ab'].count('<audio controls') == 6  # 3 pairs
+  wavs = [f for f in os.listdir(pages['out']) if f.endswith('.wav')]
+  assert wavs
+
+
+def test_ab_page_has_pairs_and_buttons(pages):
+  ab = pages['ab']
+  assert ab.count('class="pair"') == 3
+  assert ab.count('class="choice"') == 6
+  assert 'localStorage' in ab
+  assert 'id="reveal"' in ab
+  # Each pair holds one Note RNN and one tuned sample.
+  models = re.findall(r'data-model="([^"]*)"', ab)
+  assert models.count('note_rnn') == 3
+
+
+def test_missing_metrics_is_named(tmp_path):
+  with pytest.raises(report.ReportError, match='metrics.json'):
+    report.build_report(report.ReportConfig(output_dir=str(tmp_path / 'o'),
+                                            eval_dirs=[str(tmp_path)]))
+
+
+def test_midi_pitches_tempo_and_timing_read_back(tmp_path):
+  import note_seq
+  path = midi_output.write_midi([14, 0, 0, 0, 16, 1, 18, 0, 37, 2], str(tmp_path / 'a.mid'))
+  sequence = note_seq.midi_file_to_note_sequence(path)
+  notes = [(n.pitch, round(n.start_time, 4), round(n.end_time, 4), n.velocity, n.program)
+           for n in sequence.notes]
+  step = 60.0 / 80.0 / 4  # 80 qpm, 4 steps per quarter
+  assert notes == [(60, 0.0, round(4 * step, 4), 100, 0),
+                   (62, round(4 * step, 4), round(5 * step, 4), 100, 0),
+                   (64, round(6 * step, 4), round(8 * step, 4), 100, 0),
+                   (83, round(8 * step, 4), round(9 * step, 4), 100, 0),
+                   (48, round(9 * step, 4), round(10 * step, 4), 100, 0)]
+  assert sequence.tempos[0].qpm == 80.0
+  assert sequence.ticks_per_quarter == 220
+
+
+def test_note_spans_follow_melody_semantics():
+  from rl_tuner import report_plots
+  assert report_plots.note_spans([0, 14, 0, 1, 0, 16, 18, 0]) == [
+      (1, 3, 60), (5, 6, 62), (6, 8, 64)]
+
+
+def _dump_dom(path, tmp_path):
+  command = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+             '--no-first-run', '--disable-background-networking',
+             '--disable-component-update', '--disable-sync',
+             '--user-data-dir=%s' % (tmp_path / 'profile'), '--virtual-time-budget=3000',
+             '--dump-dom', 'file://' + os.path.abspath(path)]
+  done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+  assert done.returncode == 0, done.stderr[-2000:]
+  return done.stdout
+
+
+@pytest.mark.browser
+def test_pages_in_headless_chromium(pages, tmp_path):
+  if CHROMIUM is None:
+    pytest.skip('Debian chromium is not installed (scripts/setup_system.sh installs it)')
+  dom = _dump_dom(pages['paths']['report'], tmp_path)
+  assert dom.count('<table') >= 4
+  assert len(re.findall(r'<img src="data:image/png', dom)) >= 4
+  if midi_output.audio_available() is None:
+    assert dom.count('<audio') == 4
+  assert '<script>alert' not in dom
+  ab = _dump_dom(pages['paths']['ab'], tmp_path)
+  assert ab.count('class="choice') == 6 and 'id="reveal"' in ab
+  if midi_output.audio_available() is None:
+    assert ab.count('<audio') == 6
+
+
+_HARNESS = """<!DOCTYPE html><html><body><div id="result">pending</div>
+<iframe id="f" src="%s"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var out = document.getElementById('result');
+  try {
+    var d = this.contentDocument;
+    d.querySelectorAll('.pair').forEach(function (p) {
+      p.querySelectorAll('button.choice')[1].click();
+    });
+    d.getElementById('reveal').click();
+    out.textContent = 'TALLY:' + d.getElementById('tally').textContent + '|CHOSEN:' +
+        d.querySelectorAll('button.chosen').length + '|STORED:' +
+        this.contentWindow.localStorage.length;
+  } catch (e) { out.textContent = 'ERROR:' + e; }
+});
+</script></body></html>
+"""
+
+
+@pytest.mark.browser
+def test_ab_buttons_tally_and_store_choices(pages, tmp_path):
+  if CHROMIUM is None:
+    pytest.skip('Debian chromium is not installed (scripts/setup_system.sh installs it)')
+  harness = tmp_path / 'harness.html'
+  harness.write_text(_HARNESS % ('file://' + os.path.abspath(pages['paths']['ab'])))
+  command = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+             '--no-first-run', '--disable-background-networking',
+             '--disable-component-update', '--disable-sync', '--allow-file-access-from-files',
+             '--user-data-dir=%s' % (tmp_path / 'profile'), '--virtual-time-budget=5000',
+             '--dump-dom', 'file://' + str(harness)]
+  done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+  result = re.search(r'id="result">([^<]*)<', done.stdout)
+  assert result, done.stdout[-2000:] + done.stderr[-2000:]
+  text = result.group(1)
+  assert 'ERROR' not in text, text
+  assert '|CHOSEN:3|STORED:1' in text
+  counts = [int(n) for n in re.findall(r'preferred (\d+) of 3', text)]
+  assert sum(counts) == 3
