@@ -61,6 +61,7 @@ def make_pipeline_options(beam_args: Sequence[str],
       drop_default=True)
   # Keyword values override flags in PipelineOptions, so pass only the
   # defaults that no flag sets.
+  defaults.setdefault('default_sdk_harness_log_level', 'WARNING')
   missing = {k: v for k, v in defaults.items() if k not in given}
   return pipeline_options.PipelineOptions(args, **missing)
 

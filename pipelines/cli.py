@@ -45,6 +45,11 @@ def set_log_level(level: str) -> None:
   name = level.upper()
   name = {'WARN': 'WARNING', 'FATAL': 'CRITICAL'}.get(name, name)
   logging.getLogger().setLevel(getattr(logging, name))
+  # Beam's own INFO lines (worker start-up, gRPC channels, ...) drown the
+  # pipeline's; show them only when debugging.
+  logging.getLogger('apache_beam').setLevel(
+      logging.DEBUG if name == 'DEBUG' else max(logging.WARNING,
+                                                getattr(logging, name)))
   from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
   absl_logging.set_verbosity({'DEBUG': 'debug', 'INFO': 'info',
                               'WARNING': 'warning', 'ERROR': 'error',
