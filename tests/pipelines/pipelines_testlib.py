@@ -1,0 +1,45 @@
+"""Helpers shared by the pipelines tests (not a test module)."""
+
+import collections
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+from typing import Dict, List
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = REPO_ROOT / 'bin'
+
+
+def read_tfrecord(path) -> List[bytes]:
+  """Records of an uncompressed TFRecord file (framing only, no CRC check)."""
+  out = []
+  with open(path, 'rb') as f:
+    while True:
+      header = f.read(12)
+      if not header:
+        return out
+      (length,) = struct.unpack('<Q', header[:8])
+      out.append(f.read(length))
+      f.read(4)
+
+
+def multiset(records) -> collections.Counter:
+  return collections.Counter(records)
+
+
+def run_bin(name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+  """Runs bin/NAME with this interpreter; returns the completed process."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONWARNINGS='ignore')
+  return subprocess.run([sys.executable, str(BIN / name), *args],
+                        capture_output=True, text=True, timeout=timeout,
+                        env=env, cwd=str(REPO_ROOT))
+
+
+def by_id(note_sequence_records) -> Dict[str, bytes]:
+  from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
+  out = {}
+  for record in note_sequence_records:
+    out[music_pb2.NoteSequence.FromString(record).id] = record
+  return out
