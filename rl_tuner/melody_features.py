@@ -203,6 +203,35 @@ def autocorrelation_prefix(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
 _TIE_TOLERANCE = 1e-9
 
 
+def autocorrelation_last(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
+                         threshold: float = None) -> np.ndarray:
+  """float [B, len(lags)]: the last column of `autocorrelation_prefix`, bit for bit.
+
+  The same integer numerator and denominator over whole rows (the step-wise
+  reward needs only the newest note), and the same threshold-tie recomputation.
+  """
+  batch, n = x.shape
+  s1 = x.sum(axis=1)
+  s2 = (x * x).sum(axis=1)
+  denominator = n * (n * s2 - s1 * s1)
+  rho = np.empty((batch, len(lags)), dtype=np.float64)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    for j, lag in enumerate(lags):
+      k = max(n - lag, 0)
+      products = (x[:, lag:lag + k] * x[:, :k]).sum(axis=1)
+      numerator = (n * n * products - n * s1 * (x[:, :k].sum(axis=1) +
+                                                x[:, lag:lag + k].sum(axis=1)) +
+                   k * s1 * s1)
+      rho[:, j] = np.where(denominator == 0, np.nan,
+                           numerator / np.where(denominator == 0, 1, denominator))
+    if threshold is not None:
+      near = (np.abs(np.abs(rho) - threshold) < _TIE_TOLERANCE).any(axis=1)
+      rows = np.nonzero(near)[0]
+      if rows.size:
+        rho[rows] = float_autocorrelation(x[rows], lags)
+  return rho
+
+
 def float_autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
   """float [B, len(lags)]: ρ of whole rows, step by step as rl_tuner_ops.autocorrelate."""
   batch, n = x.shape
@@ -220,29 +249,32 @@ def float_autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
 
 
 def _exact_autocorrelation_prefix(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
-  """ρ from integer prefix sums: numerator and denominator exact, one rounding."""
+  """ρ from prefix sums of integers held exactly in float64 (all < 2^53): one rounding.
+
+  For n = t + 1 notes and k = n - lag products, with S1, S2 the sums of x and
+  x², P the sum of x_{i+lag}·x_i and A, L the sums of x_i and x_{i+lag} over
+  i < k:  n²·num = n²P - n·S1·(A + L) + k·S1²  and  n²·n·Var = n·(n·S2 - S1²).
+  """
   batch, length = x.shape
-  max_lag = max(lags)
-  padded = np.zeros((batch, length + max_lag), dtype=np.int64)
-  padded[:, :length] = x
-  n = np.arange(1, length + 1, dtype=np.int64)
-  s1 = np.cumsum(x, axis=1)
-  s2 = np.cumsum(x * x, axis=1)
-  prefix = np.zeros((batch, length + max_lag + 1), dtype=np.int64)
-  np.cumsum(padded, axis=1, out=prefix[:, 1:])
+  xf = x.astype(np.float64)
+  n = np.arange(1, length + 1, dtype=np.float64)
+  s1 = np.cumsum(xf, axis=1)
+  s2 = np.cumsum(xf * xf, axis=1)
   denominator = n * (n * s2 - s1 * s1)
-  out = np.empty((batch, length, len(lags)), dtype=np.float64)
-  with np.errstate(invalid='ignore', divide='ignore'):
-    for j, lag in enumerate(lags):
-      products = np.zeros((batch, length + 1), dtype=np.int64)
-      np.cumsum(padded[:, lag:lag + length] * padded[:, :length], axis=1,
-                out=products[:, 1:])
-      k = np.maximum(n - lag, 0)
-      lagged_sum = prefix[:, k + lag] - prefix[:, lag:lag + 1]
-      numerator = (n * n * products[:, k] - n * s1 * (prefix[:, k] + lagged_sum) +
-                   k * s1 * s1)
-      out[:, :, j] = np.where(denominator == 0, np.nan,
-                              numerator / np.where(denominator == 0, 1, denominator))
+  zero_variance = denominator == 0
+  denominator[zero_variance] = 1.0
+  out = np.zeros((batch, length, len(lags)), dtype=np.float64)
+  for j, lag in enumerate(lags):
+    if lag >= length:
+      continue
+    k = n[:length - lag]                                        # columns t = lag .. T-1
+    products = np.cumsum(xf[:, lag:] * xf[:, :length - lag], axis=1)
+    head = s1[:, :length - lag]                                 # Σ_{i<k} x_i
+    tail = s1[:, lag:] - s1[:, lag - 1:lag]                     # Σ_{i<k} x_{i+lag}
+    m, total = n[lag:], s1[:, lag:]
+    numerator = m * m * products - m * total * (head + tail) + k * total * total
+    out[:, lag:, j] = numerator / denominator[:, lag:]
+  out[zero_variance] = np.nan
   return out
 
 
@@ -265,6 +297,26 @@ def motif_unique_pitches(x: np.ndarray, bar_length: int = MOTIF_BAR_LENGTH) -> n
 _POPCOUNT8 = np.array([bin(i).count('1') for i in range(256)], dtype=np.int64)
 
 
+def window_codes(x: np.ndarray, bar_length: int = MOTIF_BAR_LENGTH) -> np.ndarray:
+  """int64 [B, T - bar_length + 1]: each window of bar_length events as a base-38 number."""
+  windows = x.shape[1] - bar_length + 1
+  codes = np.zeros((x.shape[0], max(windows, 0)), dtype=np.int64)
+  for k in range(bar_length):
+    codes = codes * encoding.NUM_CLASSES + x[:, k:k + windows]
+  return codes
+
+
+def repeated_motif_last(x: np.ndarray, unique_last: np.ndarray,
+                        bar_length: int = MOTIF_BAR_LENGTH) -> np.ndarray:
+  """bool [B]: the last column of `repeated_motif` (unique_last: its motif pitch counts)."""
+  length = x.shape[1]
+  if length < 2 * bar_length:
+    return np.zeros(x.shape[0], dtype=bool)
+  codes = window_codes(x, bar_length)
+  earlier = codes[:, :length - 2 * bar_length + 1]
+  return (unique_last >= MOTIF_MIN_UNIQUE_PITCHES) & np.any(earlier == codes[:, -1:], axis=1)
+
+
 def repeated_motif(x: np.ndarray, unique_pitches: np.ndarray,
                    bar_length: int = MOTIF_BAR_LENGTH) -> np.ndarray:
   """bool [B, T]: note t ends a motif whose exact bar_length events occur earlier.
@@ -276,10 +328,7 @@ def repeated_motif(x: np.ndarray, unique_pitches: np.ndarray,
   out = np.zeros((batch, length), dtype=bool)
   if length < 2 * bar_length:
     return out
-  windows = length - bar_length + 1
-  codes = np.zeros((batch, windows), dtype=np.int64)
-  for k in range(bar_length):
-    codes = codes * encoding.NUM_CLASSES + x[:, k:k + windows]
+  codes = window_codes(x, bar_length)
   has_motif = unique_pitches >= MOTIF_MIN_UNIQUE_PITCHES
   for t in range(2 * bar_length - 1, length):
     start = t - bar_length + 1
