@@ -14,7 +14,7 @@ labels index 0 NOTE_OFF and index 1 NO_EVENT (bug 1), and its in-key third
 ignores direction and key (bug 14).
 """
 
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -98,7 +98,7 @@ def hold_and_rest_indices(semantics: str) -> Tuple[int, int]:
 
 
 def interval_codes(x: np.ndarray, key: keys_lib.Key, semantics: str,
-                   prev: np.ndarray = None) -> np.ndarray:
+                   prev: Optional[np.ndarray] = None) -> np.ndarray:
   """float [B, T]: the interval classifier's code for each note.
 
   0 when there is no previous pitch; -1.5 / -2.5 for a hold and -1 / -2 for a
@@ -178,7 +178,7 @@ def excessive_repeats(x: np.ndarray, semantics: str) -> np.ndarray:
 
 
 def autocorrelation_prefix(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
-                           threshold: float = None) -> np.ndarray:
+                           threshold: Optional[float] = None) -> np.ndarray:
   """float [B, T, len(lags)]: ρ_lag of notes 0 .. t (raw indices, specials too).
 
   ρ = Σ_{i<n-lag} (x_{i+lag} - m)(x_i - m) / n / Var with the population
@@ -204,7 +204,7 @@ _TIE_TOLERANCE = 1e-9
 
 
 def autocorrelation_last(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
-                         threshold: float = None) -> np.ndarray:
+                         threshold: Optional[float] = None) -> np.ndarray:
   """float [B, len(lags)]: the last column of `autocorrelation_prefix`, bit for bit.
 
   The same integer numerator and denominator over whole rows (the step-wise
@@ -337,7 +337,7 @@ def repeated_motif(x: np.ndarray, unique_pitches: np.ndarray,
   return out
 
 
-def leap_outcomes(x: np.ndarray, prev: np.ndarray = None) -> np.ndarray:
+def leap_outcomes(x: np.ndarray, prev: Optional[np.ndarray] = None) -> np.ndarray:
   """int8 [B, T]: +1 leap resolved, -1 leap doubled, 0 otherwise (§3.2 (8)).
 
   A scan over T carries each row's leap direction, the pitch leapt from and the

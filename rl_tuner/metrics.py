@@ -113,8 +113,8 @@ def composition_stats(compositions, *, key='C', semantics: str = mf.CORRECTED,
     `starts_with_tonic`, `unique_max_note`, `unique_min_note` (per composition),
     `leaps_resolved` (resolved / (resolved + doubled), None without leaps),
     `autocorrelation_lag1..3` (nanmean over compositions; None when every
-    composition is constant), `num_compositions` and `intervals` (a dict of counts; corrected adds `hold_intervals` and
-    `special_hold_intervals`).
+    composition is constant), `num_compositions` and `intervals` (a dict of
+    counts; corrected adds `hold_intervals` and `special_hold_intervals`).
 
   Raises:
     ValueError: bad shape or index, unknown key or semantics.
