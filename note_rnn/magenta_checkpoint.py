@@ -296,3 +296,129 @@ def export_rl_tuner_checkpoint(model: model_lib.NoteRnn, prefix: str) -> str:
   path = _save_tf1(arrays, prefix, v1=False)
   tf.compat.v1.train.update_checkpoint_state(os.path.dirname(os.path.abspath(path)), path)
   return path
+
+
+def _generation_graph(layer_sizes: Sequence[int], batch_size: int, input_size: int):
+  """Builds melody_rnn's generation graph contract in a fresh TF1 graph.
+
+  Collections (``magenta_formats.md`` §4.1): ``inputs`` float32 [batch_size, None, input_size],
+  ``temperature`` scalar, ``softmax`` [batch_size, None, num_classes] = softmax(logits / T),
+  ``initial_state`` / ``final_state`` flattened (c0, h0, c1, h1, ...). The initial state
+  defaults to zeros, so running it without feeds gives the zero state, as Magenta expects.
+
+  Returns:
+    (graph, {melody_rnn variable name: tf.Variable}).
+  """
+  v1 = tf.compat.v1
+  graph = tf.Graph()
+  with graph.as_default():
+    inputs = v1.placeholder(tf.float32, [batch_size, None, input_size], name='inputs')
+    temperature = v1.placeholder(tf.float32, [], name='temperature')
+    cells = [v1.nn.rnn_cell.BasicLSTMCell(u, forget_bias=FORGET_BIAS) for u in layer_sizes]
+    cell = v1.nn.rnn_cell.MultiRNNCell(cells)
+    flat_initial = []
+    state = []
+    for k, units in enumerate(layer_sizes):
+      c = v1.placeholder_with_default(tf.zeros([batch_size, units]), [batch_size, units],
+                                      name='initial_state_c%d' % k)
+      h = v1.placeholder_with_default(tf.zeros([batch_size, units]), [batch_size, units],
+                                      name='initial_state_h%d' % k)
+      flat_initial += [c, h]
+      state.append(v1.nn.rnn_cell.LSTMStateTuple(c, h))
+    outputs, final_state = v1.nn.dynamic_rnn(cell, inputs, initial_state=tuple(state),
+                                             swap_memory=True, scope='rnn')
+    with v1.variable_scope('fully_connected'):
+      weights = v1.get_variable('weights', [layer_sizes[-1], input_size])
+      biases = v1.get_variable('biases', [input_size], initializer=v1.zeros_initializer())
+    flat = tf.reshape(outputs, [-1, layer_sizes[-1]])
+    logits = tf.reshape(tf.matmul(flat, weights) + biases, [batch_size, -1, input_size],
+                        name='logits')
+    softmax = tf.reshape(tf.nn.softmax(tf.reshape(logits / temperature, [-1, input_size])),
+                         [batch_size, -1, input_size], name='softmax')
+    graph.add_to_collection('inputs', inputs)
+    graph.add_to_collection('temperature', temperature)
+    graph.add_to_collection('softmax', softmax)
+    for tensor in flat_initial:
+      graph.add_to_collection('initial_state', tensor)
+    for pair in final_state:
+      graph.add_to_collection('final_state', pair.c)
+      graph.add_to_collection('final_state', pair.h)
+    variables = {v.op.name: v for v in v1.global_variables()}
+  return graph, variables
+
+
+def export_magenta(model: model_lib.NoteRnn, *, checkpoint_prefix: Optional[str] = None,
+                   bundle_file: Optional[str] = None, generator_id: str = 'basic_rnn',
+                   description: str = 'Melody RNN with one-hot encoding.',
+                   bundle_description: str = '', batch_size: int = 128,
+                   global_step: int = 0) -> dict:
+  """Writes the model in Magenta's melody_rnn layout.
+
+  Args:
+    model: the Note RNN (38 classes).
+    checkpoint_prefix: if set, a V2 checkpoint with melody_rnn names and a generation
+      metagraph is written there (``.index``, ``.data-*``, ``.meta`` and a ``checkpoint``
+      state file), e.g. ``RUN/train/model.ckpt-0`` for ``melody_rnn_generate --run_dir=RUN``.
+    bundle_file: if set, a ``.mag`` GeneratorBundle: a single-file V1 checkpoint plus the
+      generation metagraph, with ``generator_details.id = generator_id``.
+    generator_id: Magenta's config name; must be ``basic_rnn`` for this encoding.
+    description, bundle_description: the bundle's texts.
+    batch_size: the generation graph's fixed batch size (Magenta's default is 128).
+    global_step: the step number stored in the checkpoint.
+
+  Returns:
+    dict of what was written (``checkpoint_prefix``, ``bundle_file``).
+  """
+  from note_seq.protobuf import generator_pb2  # pylint: disable=g-import-not-at-top
+  if model.num_classes != encoding.NUM_CLASSES:
+    raise ValueError('only the 38-class basic_rnn encoding can be exported')
+  if not (checkpoint_prefix or bundle_file):
+    raise ValueError('nothing to write: give checkpoint_prefix and/or bundle_file')
+  arrays = melody_rnn_arrays(model)
+  written = {}
+  if checkpoint_prefix:
+    graph, variables, sess = _loaded_generation_graph(model, arrays, batch_size)
+    with graph.as_default(), sess:
+      step = tf.compat.v1.train.get_or_create_global_step()
+      sess.run(step.initializer)
+      step.load(global_step, sess)
+      saver = tf.compat.v1.train.Saver(write_version=tf.compat.v1.train.SaverDef.V2)
+      os.makedirs(os.path.dirname(os.path.abspath(checkpoint_prefix)), exist_ok=True)
+      written['checkpoint_prefix'] = saver.save(sess, checkpoint_prefix)
+  if bundle_file:
+    graph, variables, sess = _loaded_generation_graph(model, arrays, batch_size)
+    with graph.as_default(), sess:
+      saver = tf.compat.v1.train.Saver(var_list=variables, sharded=False,
+                                       write_version=tf.compat.v1.train.SaverDef.V1)
+      with tempfile.TemporaryDirectory(prefix='note_rnn_export_') as tmp:
+        ckpt = os.path.join(tmp, 'model.ckpt')
+        saver.save(sess, ckpt, write_meta_graph=False, write_state=False)
+        meta = saver.export_meta_graph(os.path.join(tmp, 'model.ckpt.meta'))
+        with open(ckpt, 'rb') as f:
+          ckpt_bytes = f.read()
+    bundle = generator_pb2.GeneratorBundle()
+    bundle.generator_details.id = generator_id
+    bundle.generator_details.description = description
+    bundle.bundle_details.description = bundle_description
+    bundle.checkpoint_file.append(ckpt_bytes)
+    bundle.metagraph_file = meta.SerializeToString()
+    os.makedirs(os.path.dirname(os.path.abspath(bundle_file)), exist_ok=True)
+    tmp_path = '%s.tmp-%d' % (bundle_file, os.getpid())
+    with open(tmp_path, 'wb') as f:
+      f.write(bundle.SerializeToString())
+    os.replace(tmp_path, bundle_file)
+    written['bundle_file'] = bundle_file
+  return written
+
+
+def _loaded_generation_graph(model, arrays: dict, batch_size: int):
+  """A generation graph whose variables hold ``arrays``; returns (graph, variables, session)."""
+  graph, variables = _generation_graph(model.layer_sizes, batch_size, model.num_classes)
+  if set(arrays) != set(variables):
+    raise AssertionError('generation graph and weights disagree on %s'
+                         % sorted(set(arrays) ^ set(variables)))
+  sess = tf.compat.v1.Session(graph=graph)
+  with graph.as_default():
+    for name, var in variables.items():
+      var.load(arrays[name], sess)
+  return graph, variables, sess
