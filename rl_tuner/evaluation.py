@@ -63,10 +63,6 @@ NOTE_RNN_NAME = 'note_rnn'
 RUN_KEY = '_run'
 
 
-def _is_same_model(a, b) -> bool:
-  return a is b
-
-
 def evaluate_model(
     step_model, prior, *, num_compositions: int, key: Union[str, 'music_theory.Key'] = 'C',
     semantics: str = 'corrected', policy: str = 'sample', seed: int = 0,
@@ -102,16 +98,12 @@ def evaluate_model(
     [N, P], notes [N, T]).
   """
   key_obj = music_theory.parse_key(key) if isinstance(key, str) else key
-  own_prior = _is_same_model(step_model, prior)
-  out = generation.generate_compositions(
+  # The prior is stepped in the generation loop itself (one pass, same values as
+  # generation.score_log_p).
+  priming, notes, log_p = generation.generate_compositions(
       step_model, num_compositions, num_notes=num_notes, priming_mode=priming_mode,
       policy=policy, seed=seed, batch_size=batch_size, semantics=semantics,
-      primers=primers, return_log_p=own_prior)
-  if own_prior:
-    priming, notes, log_p = out
-  else:
-    priming, notes = out
-    log_p = generation.score_log_p(prior, priming, notes, batch_size=batch_size)
+      primers=primers, return_log_p=True, prior=prior)
   stats = metrics.composition_stats(notes, key=key_obj, semantics=semantics)
   entry = dict(settings or {})
   entry.update(key=key_obj.name, num_notes=int(num_notes), priming_mode=priming_mode)

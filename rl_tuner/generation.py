@@ -108,29 +108,49 @@ class _TraceKey:
 
 
 class _Sampler:
-  """The compiled generation loop of one step model (one trace per batch shape)."""
+  """The compiled generation loop of one step model (one trace per batch shape).
 
-  def __init__(self, step_model, key: _TraceKey):
+  With a ``scorer`` (a prior Note RNN), the scorer is stepped alongside on the same
+  history and its log-probability of each chosen note is returned: the scoring pass
+  of a tuned model then costs no second graph call and no second one-hot.
+  """
+
+  def __init__(self, step_model, key: _TraceKey, scorer=None):
     self._model = step_model
+    self._scorer = scorer
     self._key = key
     self.run = tf.function(self._run, reduce_retracing=False)
 
+  def _step_both(self, inputs, state, scorer_state):
+    logits, state = self._model.step(inputs, state)
+    scorer_logits = None
+    if self._scorer is not None:
+      scorer_logits, scorer_state = self._scorer.step(inputs, scorer_state)
+    return logits, state, scorer_logits, scorer_state
+
   def _run(self, prefix, seed):
     """prefix int32 [B, P], seed int64 [2] -> (notes int32 [B, T], log_p f32 [B, T])."""
-    model, key = self._model, self._key
+    key = self._key
     batch = tf.shape(prefix)[0]
-    state = model.initial_state(batch)
-    structure = state
-    num_prefix = tf.shape(prefix)[1]
-    for i in tf.range(num_prefix - 1):
-      _, state = model.step(tf.one_hot(prefix[:, i], encoding.NUM_CLASSES), state)
-      state = tf.nest.pack_sequence_as(structure, tf.nest.flatten(state))
+    state = self._model.initial_state(batch)
+    scorer_state = () if self._scorer is None else self._scorer.initial_state(batch)
+    structure, scorer_structure = state, scorer_state
+
+    def repack(state, scorer_state):
+      return (tf.nest.pack_sequence_as(structure, tf.nest.flatten(state)),
+              tf.nest.pack_sequence_as(scorer_structure, tf.nest.flatten(scorer_state)))
+
+    for i in tf.range(tf.shape(prefix)[1] - 1):
+      _, state, _, scorer_state = self._step_both(
+          tf.one_hot(prefix[:, i], encoding.NUM_CLASSES), state, scorer_state)
+      state, scorer_state = repack(state, scorer_state)
     obs = prefix[:, -1]
     notes = tf.TensorArray(tf.int32, size=key.num_notes)
     log_ps = tf.TensorArray(tf.float32, size=key.num_notes)
     for t in tf.range(key.num_notes):
-      logits, state = model.step(tf.one_hot(obs, encoding.NUM_CLASSES), state)
-      state = tf.nest.pack_sequence_as(structure, tf.nest.flatten(state))
+      logits, state, scorer_logits, scorer_state = self._step_both(
+          tf.one_hot(obs, encoding.NUM_CLASSES), state, scorer_state)
+      state, scorer_state = repack(state, scorer_state)
       logits = tf.cast(logits, tf.float32)
       if key.greedy:
         choice = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -143,7 +163,8 @@ class _Sampler:
                            output_type=tf.int32)
       notes = notes.write(t, choice)
       if key.with_log_p:
-        log_softmax = tf.nn.log_softmax(logits, axis=-1)
+        scored = logits if scorer_logits is None else tf.cast(scorer_logits, tf.float32)
+        log_softmax = tf.nn.log_softmax(scored, axis=-1)
         log_ps = log_ps.write(t, tf.gather(log_softmax, choice, axis=1, batch_dims=1))
       else:
         log_ps = log_ps.write(t, tf.zeros([batch], tf.float32))
@@ -155,14 +176,15 @@ _SAMPLERS = weakref.WeakKeyDictionary()
 _SAMPLERS_BY_ID = {}
 
 
-def _sampler(step_model, key: _TraceKey) -> _Sampler:
+def _sampler(step_model, key: _TraceKey, scorer=None) -> _Sampler:
   try:
     per_model = _SAMPLERS.setdefault(step_model, {})
   except TypeError:  # not weak-referenceable: keep it for the process's lifetime
     per_model = _SAMPLERS_BY_ID.setdefault(id(step_model), (step_model, {}))[1]
-  if key not in per_model:
-    per_model[key] = _Sampler(step_model, key)
-  return per_model[key]
+  cache_key = (key, None if scorer is None else id(scorer))
+  if cache_key not in per_model:
+    per_model[cache_key] = _Sampler(step_model, key, scorer)
+  return per_model[cache_key]
 
 
 def _batches(num: int, batch_size: int):
@@ -188,8 +210,8 @@ def _check_common(num_compositions: int, num_notes: int, batch_size: int) -> Non
 
 def generate_from_prefixes(
     step_model, prefixes: np.ndarray, *, num_notes: int = 32, policy: str = 'sample',
-    seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, return_log_p: bool = False
-) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, return_log_p: bool = False,
+    prior=None) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
   """Continues each prefix with ``num_notes`` notes chosen by the step model.
 
   Args:
@@ -201,8 +223,10 @@ def generate_from_prefixes(
     seed: the sampling seed; the same seed, prefixes and batch size give the same
       notes.
     batch_size: compositions per graph call (the last batch is padded).
-    return_log_p: also return log softmax(model logits)[chosen note], i.e. the
-      model's own log-probability of each choice.
+    return_log_p: also return the log-probability of each chosen note: under
+      ``prior`` when given, else under the step model itself.
+    prior: a Note RNN stepped alongside on the same history (for ``return_log_p``);
+      the same values as ``score_log_p(prior, prefixes, notes)`` in one pass.
 
   Returns:
     notes int32 [N, T], and with ``return_log_p`` also float32 [N, T].
@@ -213,8 +237,10 @@ def generate_from_prefixes(
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)
   batch = min(batch_size, num)
+  if prior is step_model or not return_log_p:
+    prior = None
   sampler = _sampler(step_model, _TraceKey(int(num_notes), policy == 'greedy',
-                                           bool(return_log_p)))
+                                           bool(return_log_p)), prior)
   notes = np.empty((num, num_notes), np.int32)
   log_p = np.empty((num, num_notes), np.float32) if return_log_p else None
   for index, (start, stop) in enumerate(_batches(num, batch)):
@@ -231,7 +257,7 @@ def generate_compositions(
     step_model, num_compositions: int, *, num_notes: int = 32,
     priming_mode: str = 'random_note', policy: str = 'sample', seed: int = 0,
     batch_size: int = DEFAULT_BATCH_SIZE, semantics: str = 'corrected',
-    primers: Optional[np.ndarray] = None, return_log_p: bool = False):
+    primers: Optional[np.ndarray] = None, return_log_p: bool = False, prior=None):
   """Generates ``num_compositions`` compositions, all batched in the graph.
 
   Args:
@@ -246,7 +272,9 @@ def generate_compositions(
     batch_size: compositions per graph call.
     semantics: 'corrected' or 'legacy'; only changes the random priming note.
     primers: int [P] or [M, P] encoded primer events for the primer-based modes.
-    return_log_p: also return the model's own log-probability of each choice.
+    return_log_p: also return the log-probability of each choice, under ``prior``
+      when given, else under the step model itself.
+    prior: the Note RNN to score under, stepped in the same graph loop.
 
   Returns:
     (priming, notes[, log_p]): priming int32 [N] for 'random_note' (the priming
@@ -264,7 +292,8 @@ def generate_compositions(
   else:
     raise ValueError('unknown priming_mode %r' % priming_mode)
   out = generate_from_prefixes(step_model, priming, num_notes=num_notes, policy=policy,
-                               seed=seed, batch_size=batch_size, return_log_p=return_log_p)
+                               seed=seed, batch_size=batch_size, return_log_p=return_log_p,
+                               prior=prior)
   if return_log_p:
     return (priming,) + tuple(out)
   return priming, out

@@ -161,3 +161,19 @@ def test_next_event_probabilities_rows_sum_to_one(model):
   np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
   log_p = generation.score_log_p(model, np.array([20]), notes[None])
   np.testing.assert_allclose(np.log(probs[np.arange(5), notes]), log_p[0], atol=1e-5)
+
+
+def test_prior_scored_in_the_generation_loop_equals_score_log_p(model):
+  prior = _TinyStepModel(seed=11, sizes=(10,))
+  primer = np.array([[14, 0, 16], [20, 1, 21]], np.int32)
+  for mode, primers in (('random_note', None), ('random_midi', primer)):
+    priming, notes, log_p = generation.generate_compositions(
+        model, 12, num_notes=6, seed=3, priming_mode=mode, primers=primers,
+        return_log_p=True, prior=prior, batch_size=5)
+    np.testing.assert_allclose(log_p, generation.score_log_p(prior, priming, notes),
+                               atol=1e-5)
+    # The notes are the step model's own: the prior does not change them.
+    again = generation.generate_compositions(model, 12, num_notes=6, seed=3,
+                                             priming_mode=mode, primers=primers,
+                                             batch_size=5)
+    np.testing.assert_array_equal(notes, again[1])
