@@ -47,9 +47,6 @@ CORRECTED_INTERVAL_COUNTERS = _COMMON_COUNTERS_HEAD + (
     ('special_hold_intervals', lambda c: c == mf.HOLD_INTERVAL_AFTER_TONIC_OR_FIFTH),
 )
 
-PER_NOTE_KEYS = ('notes_excessively_repeated', 'notes_not_in_key', 'notes_in_motif',
-                 'notes_in_repeated_motif')
-PER_COMPOSITION_KEYS = ('starts_with_tonic', 'unique_max_note', 'unique_min_note')
 
 
 def interval_counters(semantics: str):
@@ -71,30 +68,110 @@ def count_intervals(codes: np.ndarray, semantics: str) -> Dict[str, int]:
 
 
 def _chunk_counts(x: np.ndarray, key: keys_lib.Key, semantics: str) -> Dict[str, object]:
-  """Raw counts and per-composition autocorrelations of one chunk."""
+  """Magenta's stat-dict counts for one chunk, and its autocorrelations [n, 3]."""
   prev = mf.previous_pitch(x)
   unique = mf.motif_unique_pitches(x)
   leaps = mf.leap_outcomes(x, prev)
   high, low = mf.unique_extrema(x)
-  rho = mf.float_autocorrelation(x, AUTOCORRELATION_LAGS)
-  return {
-      'notes_excessively_repeated': int(np.count_nonzero(mf.excessive_repeats(x, semantics))),
-      'notes_not_in_key': int(np.count_nonzero(~key.in_key[x])),
-      'notes_in_motif': int(np.count_nonzero(unique >= mf.MOTIF_MIN_UNIQUE_PITCHES)),
-      'notes_in_repeated_motif': int(np.count_nonzero(mf.repeated_motif(x, unique))),
-      'leaps_resolved_count': int(np.count_nonzero(leaps == mf.LEAP_RESOLVED)),
-      'leaps_doubled_count': int(np.count_nonzero(leaps == mf.LEAP_DOUBLED)),
-      'starts_with_tonic': int(np.count_nonzero(x[:, 0] == key.tonic_index)),
-      'unique_max_note': int(np.count_nonzero(high)),
-      'unique_min_note': int(np.count_nonzero(low)),
-      'intervals': count_intervals(mf.interval_codes(x, key, semantics, prev), semantics),
-      'autocorrelation': rho,
+  counts = {
+      'notes_not_in_key': np.count_nonzero(~key.in_key[x]),
+      'notes_in_motif': np.count_nonzero(unique >= mf.MOTIF_MIN_UNIQUE_PITCHES),
+      'notes_in_repeated_motif': np.count_nonzero(mf.repeated_motif(x, unique)),
+      'num_starting_tonic': np.count_nonzero(x[:, 0] == key.tonic_index),
+      'num_repeated_notes': np.count_nonzero(mf.excessive_repeats(x, semantics)),
+      'num_resolved_leaps': np.count_nonzero(leaps == mf.LEAP_RESOLVED),
+      'num_leap_twice': np.count_nonzero(leaps == mf.LEAP_DOUBLED),
+      'num_high_unique': np.count_nonzero(high),
+      'num_low_unique': np.count_nonzero(low),
   }
+  intervals = count_intervals(mf.interval_codes(x, key, semantics, prev), semantics)
+  counts.update({'num_' + name: count for name, count in intervals.items()})
+  return {name: int(count) for name, count in counts.items()}
 
 
-def _nanmean_or_none(values: np.ndarray) -> Optional[float]:
+def magenta_stat_dict(compositions, *, key='C', semantics: str = mf.CORRECTED,
+                      chunk_size: int = CHUNK_SIZE) -> Dict[str, object]:
+  """The original's `compute_composition_stats` dict (see `_stat_dict`), lists included."""
+  stat_dict = _stat_dict(compositions, key=key, semantics=semantics, chunk_size=chunk_size)
+  for lag in AUTOCORRELATION_LAGS:
+    stat_dict['autocorrelation%d' % lag] = stat_dict['autocorrelation%d' % lag].tolist()
+  return stat_dict
+
+
+def _stat_dict(compositions, *, key, semantics: str, chunk_size: int) -> Dict[str, object]:
+  """The original's `compute_composition_stats` dict for compositions int [N, T].
+
+  Counts under the original's names (`num_repeated_notes`, `notes_not_in_key`,
+  `notes_in_motif`, `notes_in_repeated_motif`, `num_starting_tonic`,
+  `num_resolved_leaps`, `num_leap_twice`, `num_high_unique`, `num_low_unique`,
+  `num_<interval counter>`), `autocorrelation1..3` (one ρ per composition, NaN
+  for a constant one; arrays here, lists in `magenta_stat_dict`),
+  `num_compositions` and `total_notes`.
+  With 'legacy' it equals the original's dict for the same notes (tested against
+  Magenta's code); 'corrected' adds `num_hold_intervals` and
+  `num_special_hold_intervals`.
+
+  Raises:
+    ValueError: bad shape or index, unknown key or semantics.
+  """
+  x = mf.as_compositions(compositions)
+  key = keys_lib.parse_key(key)
+  mf.check_semantics(semantics)
+  num_compositions, length = x.shape
+  if num_compositions == 0 or length == 0:
+    raise ValueError('composition statistics need at least one note, got shape %s'
+                     % (x.shape,))
+  totals = {}
+  rhos = []
+  for start in range(0, num_compositions, chunk_size):
+    chunk = x[start:start + chunk_size]
+    for name, count in _chunk_counts(chunk, key, semantics).items():
+      totals[name] = totals.get(name, 0) + count
+    rhos.append(mf.float_autocorrelation(chunk, AUTOCORRELATION_LAGS))
+  rho = np.concatenate(rhos)
+  for j, lag in enumerate(AUTOCORRELATION_LAGS):
+    totals['autocorrelation%d' % lag] = rho[:, j]
+  totals['num_compositions'] = int(num_compositions)
+  totals['total_notes'] = int(num_compositions * length)
+  return totals
+
+
+def _nanmean_or_none(values) -> Optional[float]:
+  values = np.asarray(values, dtype=np.float64)
   finite = values[~np.isnan(values)]
   return float(finite.mean()) if finite.size else None
+
+
+# metrics.json key -> the stat dict's count (per-note and per-composition fractions).
+PER_NOTE_COUNTS = {
+    'notes_excessively_repeated': 'num_repeated_notes',
+    'notes_not_in_key': 'notes_not_in_key',
+    'notes_in_motif': 'notes_in_motif',
+    'notes_in_repeated_motif': 'notes_in_repeated_motif',
+}
+PER_COMPOSITION_COUNTS = {
+    'starts_with_tonic': 'num_starting_tonic',
+    'unique_max_note': 'num_high_unique',
+    'unique_min_note': 'num_low_unique',
+}
+
+
+def stats_from_stat_dict(stat_dict: Dict[str, object], semantics: str) -> Dict[str, object]:
+  """metrics.json statistics from a `magenta_stat_dict` (as get_stat_dict_string divides)."""
+  notes = stat_dict['total_notes']
+  count = stat_dict['num_compositions']
+  stats = {name: stat_dict[raw] / notes for name, raw in PER_NOTE_COUNTS.items()}
+  stats.update({name: stat_dict[raw] / count for name, raw in PER_COMPOSITION_COUNTS.items()})
+  resolved = stat_dict['num_resolved_leaps']
+  leaps = resolved + stat_dict['num_leap_twice']
+  stats['leaps_resolved'] = resolved / leaps if leaps else None
+  for lag in AUTOCORRELATION_LAGS:
+    stats['autocorrelation_lag%d' % lag] = _nanmean_or_none(
+        stat_dict['autocorrelation%d' % lag])
+  stats['num_compositions'] = int(count)
+  stats['intervals'] = {name: stat_dict['num_' + name]
+                        for name, _ in interval_counters(semantics)}
+  return stats
 
 
 def composition_stats(compositions, *, key='C', semantics: str = mf.CORRECTED,
@@ -119,34 +196,5 @@ def composition_stats(compositions, *, key='C', semantics: str = mf.CORRECTED,
   Raises:
     ValueError: bad shape or index, unknown key or semantics.
   """
-  x = mf.as_compositions(compositions)
-  key = keys_lib.parse_key(key)
-  mf.check_semantics(semantics)
-  num_compositions, length = x.shape
-  if num_compositions == 0 or length == 0:
-    raise ValueError('composition_stats needs at least one note, got shape %s' % (x.shape,))
-  totals = None
-  rhos = []
-  for start in range(0, num_compositions, chunk_size):
-    part = _chunk_counts(x[start:start + chunk_size], key, semantics)
-    rhos.append(part.pop('autocorrelation'))
-    if totals is None:
-      totals = part
-    else:
-      for name, value in part.items():
-        if name == 'intervals':
-          for counter, count in value.items():
-            totals['intervals'][counter] += count
-        else:
-          totals[name] += value
-  rho = np.concatenate(rhos)
-  num_notes = num_compositions * length
-  stats = {name: totals[name] / num_notes for name in PER_NOTE_KEYS}
-  stats.update({name: totals[name] / num_compositions for name in PER_COMPOSITION_KEYS})
-  leaps = totals['leaps_resolved_count'] + totals['leaps_doubled_count']
-  stats['leaps_resolved'] = totals['leaps_resolved_count'] / leaps if leaps else None
-  for j, lag in enumerate(AUTOCORRELATION_LAGS):
-    stats['autocorrelation_lag%d' % lag] = _nanmean_or_none(rho[:, j])
-  stats['num_compositions'] = int(num_compositions)
-  stats['intervals'] = totals['intervals']
-  return stats
+  stat_dict = _stat_dict(compositions, key=key, semantics=semantics, chunk_size=chunk_size)
+  return stats_from_stat_dict(stat_dict, semantics)

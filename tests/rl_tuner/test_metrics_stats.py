@@ -143,6 +143,19 @@ def test_appendix_a_full_composition_legacy():
                                         'special_rest_intervals': 3}
 
 
+def test_magenta_stat_dict_appendix_a():
+  # The original's raw counts for the Appendix A composition (legacy).
+  out = metrics.magenta_stat_dict([FULL], key='C', semantics='legacy')
+  assert {name: value for name, value in out.items()
+          if not name.startswith('autocorrelation') and value} == {
+              'notes_in_motif': 25, 'num_starting_tonic': 1, 'num_high_unique': 1,
+              'num_leap_twice': 1, 'num_seconds': 10, 'num_sixths': 1,
+              'num_special_rest_intervals': 3, 'num_compositions': 1, 'total_notes': 32}
+  assert out['autocorrelation1'] == pytest.approx([-0.2648], abs=1e-4)
+  corrected = metrics.magenta_stat_dict([FULL], key='C', semantics='corrected')
+  assert corrected['num_special_hold_intervals'] == 3 and corrected['num_hold_intervals'] == 0
+
+
 def test_appendix_a_full_composition_corrected_intervals():
   # The 12 index-1 events become rests (6 after C/G, 6 after D/E/F), the three
   # index-0 events after C holds after the tonic, and E -> G (beat 6) an in-key third.

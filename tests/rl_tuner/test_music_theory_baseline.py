@@ -158,3 +158,15 @@ def test_statistics_match_compute_composition_stats(original):
   for name, count_ in ours['intervals'].items():
     assert count_ == theirs['num_' + name], name
   assert theirs['notes_in_repeated_motif'] > 0 and theirs['num_repeated_notes'] > 0
+
+
+def test_stat_dict_equals_the_originals(original):
+  compositions, _, out = original
+  theirs = out['stats']
+  ours = metrics.magenta_stat_dict(compositions, key='C', semantics='legacy')
+  assert set(ours) == set(theirs)
+  for name, value in theirs.items():
+    if name.startswith('autocorrelation'):
+      np.testing.assert_array_equal(np.array(ours[name]), np.array(value), err_msg=name)
+    else:
+      assert ours[name] == value, name
