@@ -1,0 +1,183 @@
+"""Fast collection: whole batches of episodes generated inside one `tf.function`.
+
+Stepping a `PyEnvironment` costs Python work per note; acting is cheap. So the
+training loop collects `num_envs` compositions at once: one compiled graph
+unrolls the policy network and the frozen prior over the `num_notes` steps with
+ε-greedy or Boltzmann choices, then the rewards of the whole batch come from
+`environment.episode_rewards` (the vectorised music-theory rules over [B, T]),
+and the episodes go into a tf-agents replay buffer as whole-episode items
+[T+1] (FIRST, MID..., LAST). `CompositionEnv` + `LogPRewardWrapper` give the
+same rewards for the same actions (tested).
+
+The random draws (priming, exploration, sampling) come from a
+`tf.random.Generator` whose state is checkpointed with the run.
+"""
+
+import math
+from typing import Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+from tf_agents.replay_buffers import tf_uniform_replay_buffer
+from tf_agents.specs import tensor_spec
+from tf_agents.trajectories import time_step as ts
+from tf_agents.trajectories import trajectory
+
+from pipelines import encoding
+from rl_tuner import environment
+from rl_tuner import targets
+
+
+def episode_spec(collect_data_spec, num_notes: int):
+  """Each field of the agent's trajectory spec with a leading [num_notes + 1] axis."""
+  def add_time(spec):
+    return tensor_spec.TensorSpec([num_notes + 1] + list(spec.shape), spec.dtype, spec.name)
+  return tf.nest.map_structure(add_time, collect_data_spec)
+
+
+def make_replay_buffer(collect_data_spec, *, num_notes: int, num_envs: int,
+                       capacity_transitions: int):
+  """A `TFUniformReplayBuffer` of whole episodes holding about `capacity_transitions`."""
+  episodes = max(1, math.ceil(capacity_transitions / num_notes))
+  return tf_uniform_replay_buffer.TFUniformReplayBuffer(
+      data_spec=episode_spec(collect_data_spec, num_notes), batch_size=num_envs,
+      max_length=max(1, math.ceil(episodes / num_envs)))
+
+
+def episode_step_types(num_notes: int):
+  """(step_type, next_step_type, discount) int32/float32 [T+1] of one episode."""
+  step = np.full(num_notes + 1, ts.StepType.MID, np.int32)
+  step[0], step[-1] = ts.StepType.FIRST, ts.StepType.LAST
+  next_step = np.roll(step, -1)
+  discount = np.ones(num_notes + 1, np.float32)
+  discount[num_notes - 1] = 0.0
+  return step, next_step, discount
+
+
+class EpisodeCollector:
+  """Generates batches of episodes with the current policy network and the prior.
+
+  Acting scores are the network's outputs (Q or Ψ), plus the prior's
+  log-probabilities for g. ε-greedy takes a random action (bug 5 per
+  `semantics`) with probability ε(n), n = environment steps so far; Boltzmann
+  samples softmax(scores) and stores the played note (bug 8 fixed).
+  """
+
+  def __init__(self, q_network, prior_network, *, num_envs: int, num_notes: int,
+               semantics: str, add_prior_to_scores: bool, exploration_mode: str,
+               exploration_period: int, initial_epsilon: float, final_epsilon: float,
+               num_primers: int = 0, seed: int = 0):
+    self._q = q_network
+    self._prior = prior_network
+    self._num_envs = int(num_envs)
+    self._num_notes = int(num_notes)
+    self._semantics = semantics
+    self._add_prior = bool(add_prior_to_scores)
+    self._boltzmann = exploration_mode == 'boltzmann'
+    self._schedule = dict(exploration_period=int(exploration_period),
+                          initial_epsilon=float(initial_epsilon),
+                          final_epsilon=float(final_epsilon))
+    self._num_primers = int(num_primers)
+    self.generator = tf.random.Generator.from_seed(seed)
+    self._act = tf.function(self._act_graph)
+
+  def epsilon(self, env_steps):
+    return targets.epsilon(env_steps, **self._schedule)
+
+  def _first_notes(self):
+    batch = self._num_envs
+    if self._num_primers:
+      rows = self.generator.uniform([batch], 0, self._num_primers, dtype=tf.int32)
+      return rows, self._q.first_observations(rows)
+    low, high = environment.random_priming_range(self._semantics)
+    rows = tf.zeros([batch], tf.int32)
+    return rows, self.generator.uniform([batch], low, high, dtype=tf.int32)
+
+  def _choose(self, scores, env_steps):
+    batch = self._num_envs
+    if self._boltzmann:
+      return tf.random.stateless_categorical(
+          scores, 1, seed=self.generator.make_seeds(1)[:, 0], dtype=tf.int32)[:, 0]
+    eps = self.epsilon(tf.cast(env_steps, tf.float32))
+    low, high = environment.random_action_range(self._semantics)
+    random_actions = self.generator.uniform([batch], low, high, dtype=tf.int32)
+    explore = self.generator.uniform([batch]) < eps
+    greedy = tf.argmax(scores, axis=-1, output_type=tf.int32)
+    return tf.where(explore, random_actions, greedy)
+
+  def _act_graph(self, env_steps):
+    """env_steps int64 [] -> notes int32 [B, T+1], prior log-probs [B, T+1, 38], rows [B]."""
+    rows, note = self._first_notes()
+    if self._num_primers:
+      q_state = self._q.primed_state(rows)
+      p_state = self._prior.primed_state(rows)
+    else:
+      q_state = self._q.zero_state(self._num_envs)
+      p_state = self._prior.zero_state(self._num_envs)
+    def observe(note, q_state, p_state):
+      one_hot = tf.one_hot(note, encoding.NUM_CLASSES)
+      scores, q_state = self._q.step(one_hot, q_state)
+      prior_logits, p_state = self._prior.step(one_hot, p_state)
+      return scores, tf.nn.log_softmax(prior_logits, axis=-1), q_state, p_state
+
+    def body(t, note, q_state, p_state, notes, log_probs):
+      scores, prior_log_probs, q_state, p_state = observe(note, q_state, p_state)
+      if self._add_prior:
+        scores = scores + prior_log_probs
+      note = self._choose(scores, env_steps + tf.cast(t, tf.int64) * self._num_envs)
+      return (t + 1, note, q_state, p_state, notes.write(t + 1, note),
+              log_probs.write(t, prior_log_probs))
+
+    notes = tf.TensorArray(tf.int32, size=self._num_notes + 1).write(0, note)
+    log_probs = tf.TensorArray(tf.float32, size=self._num_notes + 1)
+    _, note, q_state, p_state, notes, log_probs = tf.while_loop(
+        lambda t, *_: t < self._num_notes, body,
+        (tf.constant(0), note, q_state, p_state, notes, log_probs))
+    _, last_log_probs, _, _ = observe(note, q_state, p_state)
+    log_probs = log_probs.write(self._num_notes, last_log_probs)
+    return (tf.transpose(notes.stack()), tf.transpose(log_probs.stack(), [1, 0, 2]), rows)
+
+  def collect(self, env_steps: int):
+    """One batch of episodes: (notes int32 [B, T+1], log_probs f32 [B, T+1, 38], rows)."""
+    notes, log_probs, rows = self._act(tf.constant(env_steps, tf.int64))
+    return notes.numpy(), log_probs.numpy(), rows.numpy()
+
+
+def episodes_to_trajectory(notes: np.ndarray, log_probs: np.ndarray, rewards: np.ndarray,
+                           primer_rows: Optional[np.ndarray] = None):
+  """Whole episodes as a `Trajectory` of [B, T+1] arrays (the replay item layout).
+
+  Frame t holds o_t, the prior's log-probs after o_t, and for t < T the action
+  a_t = o_{t+1} with its reward; frame T (LAST) holds a dummy action 0, reward 0.
+  """
+  batch, frames = notes.shape
+  num_notes = frames - 1
+  step, next_step, discount = episode_step_types(num_notes)
+  actions = np.zeros((batch, frames), np.int32)
+  actions[:, :-1] = notes[:, 1:]
+  reward = np.zeros((batch, frames), np.float32)
+  reward[:, :-1] = rewards
+  observation = {'note': tf.one_hot(notes, encoding.NUM_CLASSES),
+                 'prior_log_probs': tf.constant(log_probs, tf.float32)}
+  if primer_rows is not None:
+    observation['primer'] = tf.constant(np.repeat(primer_rows[:, None], frames, 1), tf.int32)
+  tile = lambda a: tf.constant(np.tile(a[None], (batch, 1)))
+  return trajectory.Trajectory(
+      step_type=tile(step), observation=observation, action=tf.constant(actions),
+      policy_info=(), next_step_type=tile(next_step), reward=tf.constant(reward),
+      discount=tile(discount))
+
+
+def action_log_probs(notes: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
+  """log p_prior(a_t | o_0..o_t) of each played note: [B, T]."""
+  actions = notes[:, 1:].astype(np.int64)
+  return np.take_along_axis(log_probs[:, :-1], actions[..., None], axis=2)[..., 0]
+
+
+def collect_rewards(notes: np.ndarray, log_probs: np.ndarray, *, key, semantics: str,
+                    reward_mode: str, reward_scaler: float) -> Dict[str, np.ndarray]:
+  """`environment.episode_rewards` for collected episodes (notes [B, T+1])."""
+  return environment.episode_rewards(
+      notes[:, 1:], action_log_probs(notes, log_probs), key=key, semantics=semantics,
+      reward_mode=reward_mode, reward_scaler=reward_scaler, num_notes=notes.shape[1] - 1,
+      priming=notes[:, 0])

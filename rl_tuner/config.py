@@ -1,0 +1,207 @@
+"""The RL Tuner's one configuration: a dataclass with one field per flag.
+
+`bin/train_rl_tuner` turns its absl flags into an `RLTunerConfig`;
+`rl_tuner.train.train_eval` takes one; the run's `config.json` stores one.
+Defaults are Magenta's `RLTuner` constructor defaults (interfaces.md §1), so
+the original's script values (γ 0.5, λ 0.1, Boltzmann) live in
+`configs/q_paper.cfg` instead (fixes bug 6: one config, saved with the run).
+
+`validate` returns (flag name, message) for the first bad value so that `bin/`
+can print a one-line error naming the flag before anything is written.
+"""
+
+import dataclasses
+import math
+import os
+from typing import List, Optional, Tuple
+
+ALGORITHMS = ('q', 'psi', 'g', 'pure_rl')
+ALGORITHM_ALIASES = {'default': 'q', 'rl_only': 'pure_rl'}
+EXPLORATION_MODES = ('egreedy', 'boltzmann')
+PRIMING_MODES = ('random_note', 'single_midi', 'random_midi', 'primer_melody')
+SEMANTICS = ('corrected', 'legacy')
+# Algorithms whose reward is λ·R_MT only: log p lives in their target (g) or nowhere.
+ALGORITHMS_WITHOUT_LOG_P = ('g', 'pure_rl')
+MIN_PRIMER_PITCH = 48
+MAX_PRIMER_PITCH = 83
+NOTE_RNN_SHIPPED = 'shipped'
+
+
+@dataclasses.dataclass
+class RLTunerConfig:
+  """Every setting of one RL Tuner run (one field per `bin/train_rl_tuner` flag).
+
+  Transition counts follow Magenta: `batch_size` transitions per gradient step,
+  one step per `train_every_n` environment steps. Training samples whole
+  episodes, so a minibatch is ceil(batch_size / num_notes) episodes.
+  """
+  output_dir: str = ''
+  overwrite: bool = False
+  # What is tuned, and how.
+  algorithm: str = 'q'
+  note_rnn_checkpoint: Optional[str] = None  # None: the shipped Note RNN
+  semantics: str = 'corrected'
+  key: str = 'C'
+  # Reward.
+  reward_mode: Optional[str] = None  # None: music_theory_all (q, psi) or music_theory_only
+  reward_scaler: float = 1.0  # λ = 1/c
+  # Episodes.
+  num_notes: int = 32
+  priming_mode: str = 'random_note'
+  midi_primer: Optional[str] = None
+  training_file_list: Optional[str] = None
+  primer_melody: Optional[List[int]] = None
+  num_parallel_envs: int = 256
+  # DQN hyperparameters (Magenta's default_dqn_hparams and constructor).
+  num_steps: int = 10000
+  exploration_mode: str = 'egreedy'
+  exploration_period: int = 5000
+  initial_epsilon: float = 1.0
+  random_action_probability: float = 0.1
+  discount_rate: float = 0.95
+  learning_rate: float = 1e-3
+  adam_epsilon: float = 1e-8
+  gradient_clipping: float = 5.0
+  target_network_update_rate: float = 0.01
+  batch_size: int = 32
+  train_every_n: int = 5
+  replay_capacity: int = 100000
+  min_replay_transitions: int = 32
+  xla: bool = True
+  # Outputs.
+  output_every_nth: int = 1000
+  checkpoint_every_n: int = 20000
+  num_checkpoints_to_keep: int = 3
+  final_eval_compositions: int = 1000
+  num_midi_compositions: int = 5
+  seed: int = 1
+
+  @property
+  def canonical_algorithm(self) -> str:
+    return ALGORITHM_ALIASES.get(self.algorithm, self.algorithm)
+
+  @property
+  def effective_reward_mode(self) -> str:
+    if self.reward_mode:
+      return self.reward_mode
+    if self.canonical_algorithm in ALGORITHMS_WITHOUT_LOG_P:
+      return 'music_theory_only'
+    return 'music_theory_all'
+
+  @property
+  def episodes_per_batch(self) -> int:
+    return max(1, math.ceil(self.batch_size / self.num_notes))
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, values: dict) -> 'RLTunerConfig':
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+      raise ValueError('unknown config keys %s' % unknown)
+    return cls(**values)
+
+
+def _range_checks(c: RLTunerConfig) -> List[Tuple[str, bool, str]]:
+  return [
+      ('num_notes', 1 <= c.num_notes <= 512, 'must be in [1, 512]'),
+      ('num_parallel_envs', 1 <= c.num_parallel_envs <= 65536, 'must be in [1, 65536]'),
+      ('num_steps', c.num_steps >= 0, 'must be >= 0'),
+      ('exploration_period', c.exploration_period >= 0, 'must be >= 0'),
+      ('initial_epsilon', 0.0 <= c.initial_epsilon <= 1.0, 'must be in [0, 1]'),
+      ('random_action_probability', 0.0 <= c.random_action_probability <= 1.0,
+       'must be in [0, 1]'),
+      ('discount_rate', 0.0 <= c.discount_rate <= 1.0, 'must be in [0, 1]'),
+      ('learning_rate', 0.0 < c.learning_rate <= 10.0, 'must be in (0, 10]'),
+      ('adam_epsilon', c.adam_epsilon > 0.0, 'must be > 0'),
+      ('gradient_clipping', c.gradient_clipping > 0.0, 'must be > 0'),
+      ('target_network_update_rate', 0.0 < c.target_network_update_rate <= 1.0,
+       'must be in (0, 1]'),
+      ('reward_scaler', math.isfinite(c.reward_scaler) and c.reward_scaler >= 0.0,
+       'must be a finite number >= 0'),
+      ('batch_size', c.batch_size >= 1, 'must be >= 1'),
+      ('train_every_n', c.train_every_n >= 1, 'must be >= 1'),
+      ('replay_capacity', c.replay_capacity >= c.num_notes,
+       'must be >= num_notes (one episode)'),
+      ('min_replay_transitions', c.min_replay_transitions >= 1, 'must be >= 1'),
+      ('output_every_nth', c.output_every_nth >= 1, 'must be >= 1'),
+      ('checkpoint_every_n', c.checkpoint_every_n >= 1, 'must be >= 1'),
+      ('num_checkpoints_to_keep', c.num_checkpoints_to_keep >= 2,
+       'must be >= 2 (a corrupt latest checkpoint falls back to the previous one)'),
+      ('final_eval_compositions', c.final_eval_compositions >= 0, 'must be >= 0'),
+      ('num_midi_compositions', 0 <= c.num_midi_compositions <= 1000, 'must be in [0, 1000]'),
+  ]
+
+
+def validate(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
+  """The first invalid setting as (flag name, message), or None when all are valid.
+
+  Checks ranges, enumerations, files that must exist and combinations (a log-p
+  reward mode for g or pure_rl; a priming mode without its input). Key and
+  reward-mode names are checked against `rl_tuner.music_theory`.
+  """
+  from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+
+  if not c.output_dir:
+    return 'output_dir', 'is required'
+  if c.algorithm not in ALGORITHMS and c.algorithm not in ALGORITHM_ALIASES:
+    return 'algorithm', 'unknown algorithm %r; valid: %s (aliases %s)' % (
+        c.algorithm, ', '.join(ALGORITHMS), ', '.join(sorted(ALGORITHM_ALIASES)))
+  if c.semantics not in SEMANTICS:
+    return 'semantics', 'must be one of %s, got %r' % (', '.join(SEMANTICS), c.semantics)
+  try:
+    music_theory.parse_key(c.key)
+  except ValueError as e:
+    return 'key', str(e)
+  if c.reward_mode is not None and c.reward_mode not in music_theory.REWARD_MODES:
+    return 'reward_mode', 'unknown reward mode %r; valid: %s' % (
+        c.reward_mode, ', '.join(music_theory.REWARD_MODES))
+  if (c.canonical_algorithm in ALGORITHMS_WITHOUT_LOG_P and c.reward_mode is not None
+      and c.reward_mode in music_theory.MODES_WITH_LOG_P):
+    return 'reward_mode', (
+        '--reward_mode=%s adds log p(a|s), but --algorithm=%s uses r = λ·R_MT only '
+        '(its prior enters through the target); use a mode without log p, e.g. '
+        'music_theory_only' % (c.reward_mode, c.algorithm))
+  if c.exploration_mode not in EXPLORATION_MODES:
+    return 'exploration_mode', 'must be one of %s, got %r' % (
+        ', '.join(EXPLORATION_MODES), c.exploration_mode)
+  if c.priming_mode not in PRIMING_MODES:
+    return 'priming_mode', 'must be one of %s, got %r' % (
+        ', '.join(PRIMING_MODES), c.priming_mode)
+  for name, ok, message in _range_checks(c):
+    if not ok:
+      return name, '%s, got %r' % (message, getattr(c, name))
+  return _validate_inputs(c)
+
+
+def _validate_inputs(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
+  """Files and primer values the priming mode and the Note RNN need."""
+  if c.note_rnn_checkpoint and c.note_rnn_checkpoint != NOTE_RNN_SHIPPED:
+    path = c.note_rnn_checkpoint
+    if not (os.path.exists(path) or os.path.exists(path + '.index')):
+      return 'note_rnn_checkpoint', 'no such file, directory or checkpoint prefix: %s' % path
+  if c.priming_mode == 'single_midi':
+    if not c.midi_primer:
+      return 'midi_primer', 'is required with --priming_mode=single_midi'
+    if not os.path.isfile(c.midi_primer):
+      return 'midi_primer', 'no such file: %s' % c.midi_primer
+  if c.priming_mode == 'random_midi':
+    if not c.training_file_list:
+      return 'training_file_list', 'is required with --priming_mode=random_midi'
+    if not os.path.isfile(c.training_file_list):
+      return 'training_file_list', 'no such file: %s' % c.training_file_list
+  if c.priming_mode == 'primer_melody':
+    if not c.primer_melody:
+      return 'primer_melody', 'is required with --priming_mode=primer_melody'
+  if c.primer_melody:
+    for event in c.primer_melody:
+      if event in (-1, -2):
+        continue
+      if not MIN_PRIMER_PITCH <= event <= MAX_PRIMER_PITCH:
+        return 'primer_melody', 'pitch %d is outside %d-%d (or -1 note-off, -2 hold)' % (
+            event, MIN_PRIMER_PITCH, MAX_PRIMER_PITCH)
+    if c.primer_melody[0] in (-1, -2) and len(c.primer_melody) == 1:
+      return 'primer_melody', 'must hold at least one pitch'
+  return None

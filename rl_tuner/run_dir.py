@@ -1,0 +1,140 @@
+"""The RL Tuner run directory: live lock, fresh start, config.json, checkpoints.
+
+Layout (interfaces.md §2): config.json, checkpoints/, policy/, note_rnn_export/,
+tb/, metrics.json, metrics.md, compositions/*.mid, .lock. Every output goes
+under the run directory, and `--overwrite` removes only these names.
+
+The lock is an `fcntl.flock` on `.lock`: the kernel drops it when its process
+dies, so a lock left by a killed run never blocks a resume, while a second live
+run into the same directory refuses at once.
+"""
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from typing import Callable, Optional
+
+import tensorflow as tf
+
+LOCK_FILE = '.lock'
+CONFIG_FILE = 'config.json'
+CHECKPOINTS_DIR = 'checkpoints'
+OUTPUT_NAMES = ('config.json', 'checkpoints', 'policy', 'policy.tmp', 'note_rnn_export',
+                'tb', 'metrics.json', 'metrics.md', 'compositions')
+
+
+class RunDirError(RuntimeError):
+  """A run directory that cannot be used (locked, or settings that disagree)."""
+
+  def __init__(self, flag: str, message: str):
+    super().__init__(message)
+    self.flag = flag
+
+
+class RunLock:
+  """An exclusive, non-blocking `flock` on `run_dir/.lock` held for the run's lifetime."""
+
+  def __init__(self, run_dir: str):
+    self.path = os.path.join(run_dir, LOCK_FILE)
+    self._file = None
+
+  def acquire(self) -> 'RunLock':
+    os.makedirs(os.path.dirname(self.path), exist_ok=True)
+    f = open(self.path, 'a+')
+    try:
+      fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      f.seek(0)
+      owner = f.read().strip() or 'unknown'
+      f.close()
+      raise RunDirError('output_dir', '%s is in use by a live run (pid %s holds %s); wait for it '
+                        'or choose another --output_dir' % (
+                            os.path.dirname(self.path), owner, self.path)) from None
+    f.seek(0)
+    f.truncate()
+    f.write('%d\n' % os.getpid())
+    f.flush()
+    self._file = f
+    return self
+
+  def release(self) -> None:
+    if self._file is not None:
+      fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+      self._file.close()
+      self._file = None
+
+  def __enter__(self):
+    return self.acquire()
+
+  def __exit__(self, *exc):
+    self.release()
+
+
+def clear_outputs(run_dir: str) -> None:
+  """Removes the run's own outputs (not the lock, nor unrelated files)."""
+  for name in OUTPUT_NAMES:
+    path = os.path.join(run_dir, name)
+    if os.path.isdir(path) and not os.path.islink(path):
+      shutil.rmtree(path)
+    elif os.path.lexists(path):
+      os.remove(path)
+
+
+def git_sha() -> Optional[str]:
+  here = os.path.dirname(os.path.abspath(__file__))
+  try:
+    out = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True,
+                         text=True, timeout=10, check=False)
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return out.stdout.strip() or None
+
+
+def read_config(run_dir: str) -> Optional[dict]:
+  path = os.path.join(run_dir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise RunDirError('output_dir', '%s is unreadable (%s); rerun with --overwrite to start '
+                      'fresh' % (path, e)) from None
+
+
+def write_json_atomic(path: str, value: dict) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(value, f, indent=2, sort_keys=True)
+    f.write('\n')
+  os.replace(tmp, path)
+
+
+def restore_latest_good(checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager,
+                        log: Callable[[str], None]) -> Optional[str]:
+  """Restores the newest readable checkpoint; a corrupt one is named and skipped.
+
+  Returns:
+    The restored prefix, or None when there is none (a fresh start).
+  """
+  for prefix in reversed(list(manager.checkpoints)):
+    try:
+      checkpoint.restore(prefix).assert_existing_objects_matched()
+      return prefix
+    except (tf.errors.OpError, ValueError, AssertionError) as e:
+      reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+      log('checkpoint %s is unreadable (%s); falling back to the previous one'
+          % (_data_file(prefix), reason[:200]))
+  if manager.checkpoints:
+    raise RunDirError('output_dir', 'no readable checkpoint in %s; rerun with --overwrite to '
+                      'start fresh' % manager.directory)
+  return None
+
+
+def _data_file(prefix: str) -> str:
+  directory = os.path.dirname(prefix)
+  base = os.path.basename(prefix)
+  names = sorted(n for n in os.listdir(directory) if n.startswith(base + '.data'))
+  return os.path.join(directory, names[0]) if names else prefix + '.index'

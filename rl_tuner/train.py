@@ -1,0 +1,389 @@
+"""`train_eval`: tune a Note RNN with Q, Ψ, G or RL-only learning into a run directory.
+
+One round of the loop collects `num_parallel_envs` whole episodes with
+`collect.EpisodeCollector` (one compiled graph), scores them with the
+vectorised music-theory rules, adds them to the episode replay buffer, then
+runs the gradient steps owed so far: U(n) = n // train_every_n after n
+environment steps (once `min_replay_transitions` are stored), each on
+ceil(batch_size / num_notes) whole episodes. So the replay ratio is Magenta's
+(batch_size transitions per train_every_n steps) whatever the batching.
+
+Faults (issue 8): `.lock` is a live `flock`; a rerun resumes from the newest
+readable checkpoint (networks, optimizer, replay, step counters, RNG state) and
+stops at the same step count; `overwrite` starts fresh; a NaN/Inf loss or reward
+stops the run naming the step and the term, keeping the last good checkpoint.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+from tf_agents.specs import tensor_spec
+from tf_agents.trajectories import time_step as ts
+
+import note_rnn
+from pipelines import encoding
+from rl_tuner import agents
+from rl_tuner import collect
+from rl_tuner import config as config_lib
+from rl_tuner import music_theory
+from rl_tuner import networks
+from rl_tuner import policy_io
+from rl_tuner import run_dir as run_dir_lib
+
+# Settings that may change between a run and its resume; any other difference is an error.
+RESUMABLE_CHANGES = ('overwrite', 'num_steps', 'final_eval_compositions',
+                     'num_midi_compositions', 'output_every_nth', 'checkpoint_every_n',
+                     'num_checkpoints_to_keep', 'xla')
+UPDATE_CHUNK = 64  # gradient steps per compiled call
+NOTE_RNN_EXPORT_DIR = 'note_rnn_export'
+COMPOSITIONS_DIR = 'compositions'
+TB_DIR = 'tb'
+
+
+class TrainingDiverged(RuntimeError):
+  """A NaN or Inf loss or reward: the message names the step and the term."""
+
+
+class ConfigError(ValueError):
+  """An invalid setting; `flag` names it."""
+
+  def __init__(self, flag: str, message: str):
+    super().__init__('--%s: %s' % (flag, message))
+    self.flag = flag
+
+
+def _versions() -> Dict[str, str]:
+  import tf_agents  # pylint: disable=g-import-not-at-top
+  out = {'python': sys.version.split()[0], 'tensorflow': tf.__version__,
+         'tf_agents': tf_agents.__version__, 'numpy': np.__version__}
+  try:
+    import note_seq  # pylint: disable=g-import-not-at-top
+    out['note_seq'] = getattr(note_seq, '__version__', 'unknown')
+  except ImportError:
+    pass
+  return out
+
+
+def load_primers(config: config_lib.RLTunerConfig) -> Optional[np.ndarray]:
+  """Encoded primer rows int32 [M, P] for the primer modes, None for random_note."""
+  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
+  try:
+    primers = evaluate_runs.load_primers(config.to_dict())
+  except evaluate_runs.SettingsError as e:
+    raise ConfigError(e.flag, str(e)) from None
+  if primers is None:
+    return None
+  primers = np.asarray(primers, np.int32)
+  return primers[None] if primers.ndim == 1 else primers
+
+
+class Tuner:
+  """The networks, agent, collector, replay buffer and checkpoint of one run."""
+
+  def __init__(self, config: config_lib.RLTunerConfig, prior_model,
+               primers: Optional[np.ndarray]):
+    c = config
+    self.config = c
+    self.algorithm = c.canonical_algorithm
+    self.key = music_theory.parse_key(c.key)
+    self.reward_mode = c.effective_reward_mode
+    self.primers = primers
+    weights = prior_model.get_weights()
+    obs_spec = networks.observation_spec(primers is not None)
+    self.q_network = networks.NoteRnnQNetwork(
+        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
+        name='QNetwork')
+    self.prior_network = networks.NoteRnnQNetwork(
+        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
+        trainable=False, name='PriorNetwork')
+    action_spec = tensor_spec.BoundedTensorSpec((), tf.int32, 0, encoding.NUM_CLASSES - 1,
+                                                'action')
+    self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
+    self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
+    boltzmann = c.exploration_mode == 'boltzmann'
+    self.agent = agents.make_agent(
+        self.algorithm, ts.time_step_spec(obs_spec), action_spec, self.q_network,
+        discount_rate=c.discount_rate, learning_rate=c.learning_rate,
+        adam_epsilon=c.adam_epsilon, gradient_clipping=c.gradient_clipping,
+        target_update_tau=c.target_network_update_rate,
+        epsilon_greedy=lambda: self.collector.epsilon(
+            tf.cast(self.env_steps, tf.float32)),
+        boltzmann_temperature=1.0 if boltzmann else None, train_step_counter=self.train_step)
+    self.collector = collect.EpisodeCollector(
+        self.q_network, self.prior_network, num_envs=c.num_parallel_envs,
+        num_notes=c.num_notes, semantics=c.semantics,
+        add_prior_to_scores=self.algorithm == 'g', exploration_mode=c.exploration_mode,
+        exploration_period=c.exploration_period, initial_epsilon=c.initial_epsilon,
+        final_epsilon=c.random_action_probability,
+        num_primers=0 if primers is None else len(primers), seed=c.seed)
+    self.replay = collect.make_replay_buffer(
+        self.agent.collect_data_spec, num_notes=c.num_notes, num_envs=c.num_parallel_envs,
+        capacity_transitions=c.replay_capacity)
+    self.episodes_per_batch = c.episodes_per_batch
+    self.checkpoint = tf.train.Checkpoint(
+        q_network=self.q_network, target_q_network=self.agent._target_q_network,  # pylint: disable=protected-access
+        optimizer=self.agent._optimizer, train_step=self.train_step,  # pylint: disable=protected-access
+        env_steps=self.env_steps, replay=self.replay, rng=self.collector.generator)
+    self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=bool(c.xla))
+    self._sample = tf.function(self._sample_graph)
+
+  def _sample_graph(self, num_updates: int):
+    experience, _ = self.replay.get_next(
+        sample_batch_size=num_updates * self.episodes_per_batch)
+    return tf.nest.map_structure(
+        lambda x: tf.reshape(x, [num_updates, self.episodes_per_batch] + x.shape[1:].as_list()),
+        experience)
+
+  def _train_chunk_graph(self, experience):
+    """Gradient steps over experience [K, E, T+1, ...]: returns the K losses."""
+    num = tf.shape(experience.reward)[0]
+
+    def body(i, losses):
+      loss = self.agent.train(tf.nest.map_structure(lambda x: x[i], experience)).loss
+      return i + 1, losses.write(i, loss)
+
+    _, losses = tf.while_loop(
+        lambda i, _: i < num, body, (tf.constant(0), tf.TensorArray(tf.float32, size=num)),
+        maximum_iterations=experience.reward.shape[0])
+    return losses.stack()
+
+  def train(self, num_updates: int) -> np.ndarray:
+    """Runs `num_updates` gradient steps; returns their losses (float32 [num_updates])."""
+    losses = []
+    done = 0
+    while done < num_updates:
+      chunk = UPDATE_CHUNK if num_updates - done >= UPDATE_CHUNK else 1
+      losses.append(self._train_chunk(self._sample(chunk)).numpy())
+      done += chunk
+    return np.concatenate(losses) if losses else np.zeros(0, np.float32)
+
+  def updates_owed(self) -> int:
+    c = self.config
+    steps = int(self.env_steps.numpy())
+    if steps < max(c.min_replay_transitions, c.batch_size):
+      return 0
+    return steps // c.train_every_n - int(self.train_step.numpy())
+
+  def collect_round(self) -> Dict[str, np.ndarray]:
+    """One batch of episodes into the replay buffer; returns its reward arrays [B, T]."""
+    c = self.config
+    notes, log_probs, rows = self.collector.collect(int(self.env_steps.numpy()))
+    rewards = collect.collect_rewards(
+        notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
+        reward_scaler=c.reward_scaler)
+    for term in ('music_theory', 'log_p'):
+      bad = ~np.isfinite(rewards[term])
+      if bad.any():
+        raise TrainingDiverged(
+            'env step %d: the %s reward term is NaN/Inf (%d of %d notes); stopping, the last '
+            'good checkpoint is kept' % (int(self.env_steps.numpy()), term, int(bad.sum()),
+                                          bad.size))
+    self.replay.add_batch(collect.episodes_to_trajectory(
+        notes, log_probs, rewards['total'], rows if self.primers is not None else None))
+    self.env_steps.assign_add(notes.shape[0] * c.num_notes)
+    rewards['notes'] = notes
+    return rewards
+
+  def policy_weights(self):
+    return self.q_network.get_note_rnn_weights()
+
+  def prior_weights(self):
+    return self.prior_network.get_note_rnn_weights()
+
+
+def _check_resume(run_dir: str, config: config_lib.RLTunerConfig, log) -> None:
+  old = run_dir_lib.read_config(run_dir)
+  if old is None:
+    return
+  new = config.to_dict()
+  new['algorithm'] = config.canonical_algorithm
+  for name, value in new.items():
+    if name in RESUMABLE_CHANGES or name == 'output_dir' or name not in old:
+      continue
+    if old[name] != value:
+      raise run_dir_lib.RunDirError(name, '--%s=%s differs from the run in %s (%s=%s); resume '
+                                    'with the same value or pass --overwrite to start fresh'
+                                    % (name, value, run_dir, name, old[name]))
+  log('resuming the run in %s' % run_dir)
+
+
+def _write_config(run_dir: str, config: config_lib.RLTunerConfig, prior_model) -> dict:
+  values = config.to_dict()
+  values['algorithm'] = config.canonical_algorithm
+  values['algorithm_flag'] = config.algorithm
+  values['effective_reward_mode'] = config.effective_reward_mode
+  values['note_rnn'] = {'checkpoint': config.note_rnn_checkpoint or 'shipped',
+                        'layer_sizes': list(prior_model.layer_sizes)}
+  values['versions'] = _versions()
+  values['git_sha'] = run_dir_lib.git_sha()
+  values['format'] = 'rl_tuner.run_dir/1'
+  run_dir_lib.write_json_atomic(os.path.join(run_dir, run_dir_lib.CONFIG_FILE), values)
+  return values
+
+
+def _summaries(writer, step: int, rewards, losses, eps: float, rate: float) -> None:
+  with writer.as_default(step=step):
+    tf.summary.scalar('reward/total', float(np.mean(rewards['total'])))
+    tf.summary.scalar('reward/music_theory', float(np.mean(rewards['music_theory'])))
+    tf.summary.scalar('reward/log_p', float(np.mean(rewards['log_p'])))
+    if losses.size:
+      tf.summary.scalar('train/loss', float(np.mean(losses)))
+    tf.summary.scalar('train/epsilon', eps)
+    tf.summary.scalar('train/env_steps_per_sec', rate)
+
+
+def _train_loop(tuner: Tuner, manager, writer, log) -> Dict[str, float]:
+  c = tuner.config
+  start_steps = int(tuner.env_steps.numpy())
+  start_time = time.perf_counter()
+  last_log_steps, last_ckpt = start_steps, start_steps // c.checkpoint_every_n
+  last_losses = np.zeros(0, np.float32)
+  while int(tuner.env_steps.numpy()) < c.num_steps:
+    rewards = tuner.collect_round()
+    owed = tuner.updates_owed()
+    try:
+      losses = tuner.train(owed)
+    except tf.errors.InvalidArgumentError as e:
+      if 'nan' not in str(e).lower() and 'inf' not in str(e).lower():
+        raise
+      losses = np.array([np.nan], np.float32)
+    steps = int(tuner.env_steps.numpy())
+    if losses.size and not np.all(np.isfinite(losses)):
+      raise TrainingDiverged(
+          'gradient step %d (env step %d): the TD loss is NaN/Inf; stopping, the last good '
+          'checkpoint is kept in %s' % (int(tuner.train_step.numpy()), steps,
+                                          manager.directory))
+    if losses.size:
+      last_losses = losses
+    if steps // c.checkpoint_every_n > last_ckpt:
+      manager.save(checkpoint_number=steps)
+      last_ckpt = steps // c.checkpoint_every_n
+    if steps - last_log_steps >= c.output_every_nth or steps >= c.num_steps:
+      elapsed = time.perf_counter() - start_time
+      rate = (steps - start_steps) / max(elapsed, 1e-9)
+      eps = float(tuner.collector.epsilon(steps)) if c.exploration_mode == 'egreedy' else 0.0
+      _summaries(writer, steps, rewards, last_losses, eps, rate)
+      log('step %d/%d  %.0f env-steps/s  %d gradient steps  loss %.4g  reward/note %.3f '
+          '(music theory %.3f, log p %.3f)  epsilon %.3f' % (
+              steps, c.num_steps, rate, int(tuner.train_step.numpy()),
+              float(np.mean(last_losses)) if last_losses.size else float('nan'),
+              float(np.mean(rewards['total'])), float(np.mean(rewards['music_theory'])),
+              float(np.mean(rewards['log_p'])), eps))
+      last_log_steps = steps
+  elapsed = time.perf_counter() - start_time
+  return {'train_seconds': elapsed,
+          'final_loss': float(np.mean(last_losses)) if last_losses.size else None}
+
+
+def _export_note_rnn(tuner: Tuner, run_dir: str, log) -> Optional[str]:
+  path = os.path.join(run_dir, NOTE_RNN_EXPORT_DIR)
+  if tuner.algorithm == 'g':
+    log('note_rnn_export/ is not written for g: a G-learning policy samples softmax(G + log '
+        'p_prior), so it needs the prior beside the network and is not a Note RNN; use '
+        'policy/ instead')
+    return None
+  model = note_rnn.build(tuner.q_network.layer_sizes)
+  model.set_weights(tuner.policy_weights())
+  model.save(path, source='rl_tuner', algorithm=tuner.algorithm,
+             tuned_run_dir=os.path.abspath(run_dir))
+  return path
+
+
+def _write_compositions(run_dir: str, config: config_lib.RLTunerConfig,
+                        primers: Optional[np.ndarray]) -> None:
+  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+  from rl_tuner import midi_output  # pylint: disable=g-import-not-at-top
+  if config.num_midi_compositions <= 0:
+    return
+  policy = policy_io.load_policy(run_dir)
+  _, notes = generation.generate_compositions(
+      policy, config.num_midi_compositions, num_notes=config.num_notes,
+      priming_mode=config.priming_mode, policy='sample', seed=config.seed,
+      batch_size=config.num_midi_compositions, semantics=config.semantics, primers=primers)
+  out_dir = os.path.join(run_dir, COMPOSITIONS_DIR)
+  os.makedirs(out_dir, exist_ok=True)
+  for i, row in enumerate(notes):
+    midi_output.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
+        config.canonical_algorithm, i)), qpm=midi_output.RL_TUNER_QPM)
+
+
+def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step: int,
+                   log) -> Optional[dict]:
+  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
+  if config.final_eval_compositions <= 0:
+    return None
+  result = evaluate_runs.run_evaluation(
+      evaluate_runs.EvaluationConfig(
+          output_dir=run_dir, run_dirs=[run_dir], semantics=config.semantics, policy='sample',
+          num_compositions=config.final_eval_compositions, seed=config.seed),
+      log=log)
+  entry = result[os.path.basename(os.path.normpath(run_dir))]
+  with writer.as_default(step=step):
+    for name, value in entry.items():
+      if isinstance(value, (int, float)) and not isinstance(value, bool):
+        tf.summary.scalar('eval/%s' % name, float(value))
+  return result
+
+
+def train_eval(config: config_lib.RLTunerConfig,
+               log: Callable[[str], None] = print) -> dict:
+  """Trains (or resumes) a run into `config.output_dir` and evaluates it.
+
+  Returns:
+    {'run_dir', 'env_steps', 'gradient_steps', 'train_seconds', 'final_loss',
+     'metrics' (the metrics.json dict, or None without a final evaluation)}.
+
+  Raises:
+    ConfigError: an invalid setting (names the flag).
+    run_dir_lib.RunDirError: the directory is locked by a live run, or a resume's
+      settings differ from the run's.
+    TrainingDiverged: NaN/Inf loss or reward.
+  """
+  problem = config_lib.validate(config)
+  if problem:
+    raise ConfigError(*problem)
+  run_dir = config.output_dir
+  os.makedirs(run_dir, exist_ok=True)
+  with run_dir_lib.RunLock(run_dir):
+    if config.overwrite:
+      run_dir_lib.clear_outputs(run_dir)
+    _check_resume(run_dir, config, log)
+    primers = load_primers(config)
+    try:
+      prior_model = note_rnn.load(
+          None if config.note_rnn_checkpoint in (None, config_lib.NOTE_RNN_SHIPPED)
+          else config.note_rnn_checkpoint)
+    except (OSError, ValueError) as e:
+      raise ConfigError('note_rnn_checkpoint', 'cannot load %s: %s' % (
+          config.note_rnn_checkpoint or 'the shipped Note RNN', e)) from None
+    tf.random.set_seed(config.seed)
+    tuner = Tuner(config, prior_model, primers)
+    manager = tf.train.CheckpointManager(
+        tuner.checkpoint, os.path.join(run_dir, run_dir_lib.CHECKPOINTS_DIR),
+        max_to_keep=config.num_checkpoints_to_keep)
+    restored = run_dir_lib.restore_latest_good(tuner.checkpoint, manager, log)
+    if restored:
+      log('restored %s at env step %d' % (restored, int(tuner.env_steps.numpy())))
+    if run_dir_lib.read_config(run_dir) is None:
+      _write_config(run_dir, config, prior_model)
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, TB_DIR))
+    stats = _train_loop(tuner, manager, writer, log)
+    steps = int(tuner.env_steps.numpy())
+    if not manager.latest_checkpoint or not manager.latest_checkpoint.endswith('-%d' % steps):
+      manager.save(checkpoint_number=steps)
+    policy_io.save_policy(run_dir, tuner.policy_weights(),
+                          tuner.prior_weights() if tuner.algorithm == 'g' else None)
+    _export_note_rnn(tuner, run_dir, log)
+    _write_compositions(run_dir, config, primers)
+    metrics = _final_metrics(run_dir, config, writer, steps, log)
+    writer.flush()
+    return {'run_dir': run_dir, 'env_steps': steps,
+            'gradient_steps': int(tuner.train_step.numpy()),
+            'metrics': metrics, **stats}
