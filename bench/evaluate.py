@@ -59,7 +59,7 @@ def time_ours(args):
                                        batch_size=args.batch_size,
                                        semantics=args.semantics)
     t0 = time.perf_counter()
-    run(min(args.batch_size, args.compositions), 0)
+    run(args.compositions, 0)  # traces the batch shape the timed calls use
     warmup = time.perf_counter() - t0
     times = []
     for r in range(args.repeats):

@@ -187,6 +187,12 @@ def _sampler(step_model, key: _TraceKey, scorer=None) -> _Sampler:
   return per_model[cache_key]
 
 
+def _even_batch(num: int, batch_size: int) -> int:
+  """The batch size that covers ``num`` in as few calls as ``batch_size`` with least padding."""
+  calls = -(-num // batch_size)
+  return -(-num // calls)
+
+
 def _batches(num: int, batch_size: int):
   for start in range(0, num, batch_size):
     yield start, min(start + batch_size, num)
@@ -236,7 +242,7 @@ def generate_from_prefixes(
   prefixes = _as_prefix(prefixes)
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)
-  batch = min(batch_size, num)
+  batch = _even_batch(num, batch_size)
   if prior is step_model or not return_log_p:
     prior = None
   sampler = _sampler(step_model, _TraceKey(int(num_notes), policy == 'greedy',
@@ -364,7 +370,7 @@ def score_log_p(prior, priming: np.ndarray, notes: np.ndarray, *,
       scorer = _SCORERS[prior] = _Scorer(prior)
   except TypeError:
     scorer = _Scorer(prior)
-  batch = min(batch_size, num)
+  batch = _even_batch(num, batch_size)
   out = np.empty((num, num_notes), np.float32)
   for start, stop in _batches(num, batch):
     chunk = _pad_rows(history[start:stop], batch)
