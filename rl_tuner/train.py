@@ -350,19 +350,19 @@ def train_eval(config: config_lib.RLTunerConfig,
   if problem:
     raise ConfigError(*problem)
   run_dir = config.output_dir
+  primers = load_primers(config)
+  try:
+    prior_model = note_rnn.load(
+        None if config.note_rnn_checkpoint in (None, config_lib.NOTE_RNN_SHIPPED)
+        else config.note_rnn_checkpoint)
+  except (OSError, ValueError) as e:
+    raise ConfigError('note_rnn_checkpoint', 'cannot load %s: %s' % (
+        config.note_rnn_checkpoint or 'the shipped Note RNN', e)) from None
   os.makedirs(run_dir, exist_ok=True)
   with run_dir_lib.RunLock(run_dir):
     if config.overwrite:
       run_dir_lib.clear_outputs(run_dir)
     _check_resume(run_dir, config, log)
-    primers = load_primers(config)
-    try:
-      prior_model = note_rnn.load(
-          None if config.note_rnn_checkpoint in (None, config_lib.NOTE_RNN_SHIPPED)
-          else config.note_rnn_checkpoint)
-    except (OSError, ValueError) as e:
-      raise ConfigError('note_rnn_checkpoint', 'cannot load %s: %s' % (
-          config.note_rnn_checkpoint or 'the shipped Note RNN', e)) from None
     tf.random.set_seed(config.seed)
     tuner = Tuner(config, prior_model, primers)
     manager = tf.train.CheckpointManager(
