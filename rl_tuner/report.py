@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from rl_tuner import evaluate_runs
 from rl_tuner import evaluation
 from rl_tuner import generation
 from rl_tuner import midi_output
@@ -220,10 +221,15 @@ class _Models:
       self._cache[name] = policy_io.load_policy(self._runs[name].path)
     return self._cache[name]
 
-  def settings(self, name: str) -> Dict[str, Any]:
-    run = self._runs.get(name)
+  def generation_kwargs(self, name: str) -> Dict[str, Any]:
+    """A model's num_notes, priming and semantics (the Note RNN takes the first run's)."""
+    run = self._runs.get(name) or next(iter(self._runs.values()), None)
     config = run.config if run else {}
-    return dict(num_notes=int(config.get('num_notes', 32)))
+    settings = dict(evaluate_runs.DEFAULT_SETTINGS)
+    settings.update({k: config[k] for k in evaluate_runs.RUN_SETTINGS if k in config})
+    return dict(num_notes=int(settings['num_notes']), priming_mode=settings['priming_mode'],
+                primers=evaluate_runs.load_primers(settings),
+                semantics=config.get('semantics', 'corrected'))
 
 
 # ----------------------------------------------------------------------------- build
@@ -274,8 +280,8 @@ def _collect_compositions(config, evaluations, models, model_names, log):
     else:
       try:
         _, notes = generation.generate_compositions(
-            models.step_model(name), wanted, num_notes=models.settings(name)['num_notes'],
-            seed=config.seed)
+            models.step_model(name), wanted, seed=config.seed,
+            **models.generation_kwargs(name))
         out[name] = notes
       except Exception as e:  # pylint: disable=broad-except
         log('report: no samples of %s (%s: %s)' % (name, type(e).__name__, e))
@@ -413,7 +419,7 @@ def _heat_map(config, models, run, index) -> str:
   """One composition of the tuned model, and what each model wanted at every step."""
   tuned, prior = models.step_model(run.name), models.note_rnn()
   priming, notes = generation.generate_compositions(
-      tuned, 1, num_notes=models.settings(run.name)['num_notes'], seed=config.seed + 1)
+      tuned, 1, seed=config.seed + 1, **models.generation_kwargs(run.name))
   probabilities = {
       'Note RNN': generation.next_event_probabilities(prior, priming, notes[0]),
       'tuned (%s)' % run.name: generation.next_event_probabilities(tuned, priming, notes[0]),
