@@ -163,3 +163,40 @@ def test_markdown_table_formats(tmp_path):
   assert '| leaps resolved | – | – | 77.2% |' in table
   assert '| notes in repeated motif | 0.007% | 0.007% |' in table
   assert '| mean log p(note) under the Note RNN (nats) | -1.250 | -1.250 |' in table
+
+
+def _saved_policy_run(tmp_path, name, prior_dir, *, algorithm='q', seed=7):
+  """A tuned run dir with a real policy/ SavedModel (no training needed)."""
+  import note_rnn
+  from rl_tuner import policy_io
+  run_dir = _fake_run(tmp_path, name, algorithm=algorithm, num_notes=12,
+                      note_rnn_checkpoint=prior_dir)
+  policy = note_rnn.build((16,), seed=seed)
+  prior_weights = note_rnn.load(prior_dir).get_weights() if algorithm == 'g' else None
+  policy_io.save_policy(run_dir, policy.get_weights(), prior_weights)
+  return run_dir, policy
+
+
+def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
+  import note_rnn
+  from rl_tuner import generation
+  q_dir, q_net = _saved_policy_run(tmp_path, 'q', tiny_note_rnn)
+  g_dir, _ = _saved_policy_run(tmp_path, 'g', tiny_note_rnn, algorithm='g', seed=8)
+  config = evaluate_runs.EvaluationConfig(
+      output_dir=str(tmp_path / 'out'), run_dirs=[q_dir, g_dir], num_compositions=200,
+      seed=3, save_compositions=True, batch_size=64)
+  result = evaluate_runs.run_evaluation(config, log=lambda _: None)
+  assert list(result) == ['_run', 'note_rnn', 'q', 'g']
+  assert result['note_rnn']['num_notes'] == 12  # the runs' settings
+  assert result['q']['algorithm'] == 'q' and result['g']['algorithm'] == 'g'
+  with np.load(tmp_path / 'out' / 'compositions.npz', allow_pickle=False) as data:
+    saved = {k: data[k] for k in data.files}
+  assert sorted(saved) == ['g', 'note_rnn', 'q']
+  # q's notes are its own network's samples; its mean log p is under the prior.
+  priming, notes = generation.generate_compositions(q_net, 200, num_notes=12, seed=3,
+                                                    batch_size=64)
+  np.testing.assert_array_equal(saved['q'], notes)
+  prior = note_rnn.load(tiny_note_rnn)
+  expected = generation.score_log_p(prior, priming, notes).mean()
+  assert result['q']['mean_log_p'] == pytest.approx(expected, abs=1e-5)
+  assert result['g']['mean_log_p'] != result['q']['mean_log_p']
