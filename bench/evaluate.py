@@ -31,6 +31,10 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# bench/ holds scripts named like the packages (bench/note_rnn.py): import the packages.
+sys.path[:] = [p for p in sys.path
+               if os.path.abspath(p or '.') != os.path.dirname(os.path.abspath(__file__))]
+sys.path.insert(0, REPO)
 SHARED = os.path.join(os.path.dirname(REPO), 'shared')
 
 
