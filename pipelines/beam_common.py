@@ -17,6 +17,28 @@ from apache_beam.options import pipeline_options
 from pipelines import stats
 
 COUNTERS_TAG = 'counters'
+MAIN_TAG = 'main'
+
+
+def tagged(tag: str, payload):
+  """An output element routed by split_by_tag.
+
+  The Dask runner of Beam 2.77 delivers every output of a multi-output ParDo
+  (``with_outputs``) to one consumer, so the DoFns here have one output of
+  ``(tag, payload)`` pairs and split_by_tag routes them with plain FlatMaps.
+  """
+  return (tag, payload)
+
+
+def _select(element, tag):
+  if element[0] == tag:
+    yield element[1]
+
+
+def split_by_tag(pcoll, tags: Sequence[str], label: str = 'Route'):
+  """(tag, payload) elements -> {tag: PCollection of payloads}."""
+  return {tag: pcoll | '%s_%s' % (label, tag) >> beam.FlatMap(_select, tag)
+          for tag in tags}
 
 
 class BeamArgsError(ValueError):
@@ -71,31 +93,18 @@ def runner_name(options: pipeline_options.PipelineOptions) -> str:
              'DirectRunner')
 
 
-class _MergeDicts(beam.CombineFn):
-  """Sums {name: n} dicts (or (name, n) pairs) into one dict."""
-
-  def create_accumulator(self):
-    return {}
-
-  def add_input(self, accumulator, element):
-    name, n = element
-    stats.add(accumulator, name, n)
-    return accumulator
-
-  def merge_accumulators(self, accumulators):
-    out = {}
-    for accumulator in accumulators:
-      for name, n in accumulator.items():
-        stats.add(out, name, n)
-    return out
-
-  def extract_output(self, accumulator):
-    return accumulator
+def _sum_values(keyed):
+  name, values = keyed
+  return name, sum(values)
 
 
-def _write_stats(totals: Dict[str, int], path: str,
+def _write_stats(keyed, path: str,
                  histogram_boundaries: Mapping[str, Sequence[int]],
                  header: Mapping) -> str:
+  _, pairs = keyed
+  totals = {}
+  for name, n in pairs:
+    stats.add(totals, name, n)
   data = stats.to_stats_json(totals, histogram_boundaries, **header)
   directory = os.path.dirname(path)
   if directory:
@@ -105,10 +114,12 @@ def _write_stats(totals: Dict[str, int], path: str,
 
 
 class WriteStats(beam.PTransform):
-  """(name, n) pairs -> summed -> a stats JSON file at `path`.
+  """(name, n) pairs -> summed per name -> one stats JSON file at `path`.
 
-  The sum is one small dict, so it is combined globally and written by one
-  worker; the file exists even when the input is empty.
+  Built from GroupByKey and Map only (no CombineFn): the Dask runner's
+  handling of combiners mangled the accumulators, GroupByKey works on every
+  runner. With no input at all nothing is written here; ``finish_stats``
+  then writes the zeros from the driver.
   """
 
   def __init__(self, path: str, histogram_boundaries=None, header=None):
@@ -119,9 +130,38 @@ class WriteStats(beam.PTransform):
 
   def expand(self, pairs):
     return (pairs
-            | 'SumCounters' >> beam.CombineGlobally(_MergeDicts())
+            | 'GroupByName' >> beam.GroupByKey()
+            | 'SumPerName' >> beam.Map(_sum_values)
+            | 'OneKey' >> beam.Map(lambda total: ('stats', total))
+            | 'GatherTotals' >> beam.GroupByKey()
             | 'WriteStatsJson' >> beam.Map(_write_stats, self._path,
                                            self._boundaries, self._header))
+
+
+def finish_stats(path: str, histogram_boundaries=None, header=None) -> dict:
+  """Reads the stats file a run wrote (or writes the zeros of an empty run)."""
+  if not os.path.exists(path):
+    _write_stats(('stats', []), path, dict(histogram_boundaries or {}),
+                 dict(header or {}))
+  return read_stats(path)
+
+
+def _discard(unused_element):
+  return None
+
+
+def join_leaves(leaves, label: str = 'AllOutputsWritten'):
+  """Makes one final transform that depends on every output branch.
+
+  The Dask runner of Beam 2.77 computes only the Dask graph of the last
+  transform applied, as if every pipeline were a straight line; a second
+  branch (e.g. the stats file beside the records) would silently not run.
+  Joining the branches' results makes the last transform depend on all of
+  them. On other runners this costs one trivial step.
+  """
+  return (tuple(leaves)
+          | label + '/Flatten' >> beam.Flatten()
+          | label + '/Done' >> beam.Map(_discard))
 
 
 def write_tfrecords(pcoll, path: str, num_shards: int = 1, label: str = 'Write'):

@@ -62,7 +62,7 @@ class ConvertFileFn(beam.DoFn):
     if name not in self._counters:
       self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
     self._counters[name].inc(n)
-    return beam.pvalue.TaggedOutput(beam_common.COUNTERS_TAG, (name, n))
+    return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, element):
     root_dir, relative_path = element
@@ -81,28 +81,35 @@ class ConvertFileFn(beam.DoFn):
     for name, n in result.counters.items():
       yield self._count(name, n)
     for sequence in result.sequences:
-      yield sequence.SerializeToString()
+      yield beam_common.tagged(beam_common.MAIN_TAG,
+                               sequence.SerializeToString())
 
 
 def build(pipeline: beam.Pipeline, config: ConvertConfig,
           relative_paths: List[str]) -> None:
   """Adds the conversion to `pipeline` for the listed files."""
   elements = [(config.input_dir, path) for path in relative_paths]
-  results = (
+  results = beam_common.split_by_tag(
       pipeline
       | 'ListedFiles' >> beam.Create(elements, reshuffle=False)
       | 'Distribute' >> beam.Reshuffle()
-      | 'Convert' >> beam.ParDo(ConvertFileFn(config.limits)).with_outputs(
-          beam_common.COUNTERS_TAG, main='sequences'))
-  beam_common.write_tfrecords(results.sequences, config.output_file,
-                              config.num_shards, label='WriteNoteSequences')
-  header = {'tool': 'convert_dir_to_note_sequences',
-            'input_dir': config.input_dir, 'output_file': config.output_file,
-            'recursive': config.recursive, 'num_shards': config.num_shards,
-            'max_file_bytes': config.limits.max_file_bytes,
-            'max_seconds_per_file': config.limits.max_seconds_per_file}
-  _ = results[beam_common.COUNTERS_TAG] | 'Stats' >> beam_common.WriteStats(
-      stats_path(config.output_file), header=header)
+      | 'Convert' >> beam.ParDo(ConvertFileFn(config.limits)),
+      (beam_common.MAIN_TAG, beam_common.COUNTERS_TAG))
+  written = beam_common.write_tfrecords(
+      results[beam_common.MAIN_TAG], config.output_file, config.num_shards,
+      label='WriteNoteSequences')
+  stats_written = results[beam_common.COUNTERS_TAG] | 'Stats' >> (
+      beam_common.WriteStats(stats_path(config.output_file),
+                             header=_header(config)))
+  beam_common.join_leaves([written, stats_written])
+
+
+def _header(config: ConvertConfig) -> dict:
+  return {'tool': 'convert_dir_to_note_sequences',
+          'input_dir': config.input_dir, 'output_file': config.output_file,
+          'recursive': config.recursive, 'num_shards': config.num_shards,
+          'max_file_bytes': config.limits.max_file_bytes,
+          'max_seconds_per_file': config.limits.max_seconds_per_file}
 
 
 def run(config: ConvertConfig, options=None) -> dict:
@@ -138,7 +145,8 @@ def run(config: ConvertConfig, options=None) -> dict:
   result.wait_until_finish()
   beam_common.ensure_files_exist(
       beam_common.output_paths(config.output_file, config.num_shards))
-  data = beam_common.read_stats(stats_path(config.output_file))
+  data = beam_common.finish_stats(stats_path(config.output_file),
+                                   header=_header(config))
   data['seconds'] = round(time.time() - start, 3)
   stats.write_json(stats_path(config.output_file), data)
   beam_common.log_beam_counters(result, METRICS_NAMESPACE)

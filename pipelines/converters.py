@@ -17,6 +17,8 @@ file's failure is classified under a named counter instead of only a log line.
 import dataclasses
 import hashlib
 import os
+import zipfile
+import zlib
 from typing import Dict, List, Optional
 
 from note_seq import abc_parser
@@ -42,11 +44,13 @@ FILE_TOO_LARGE = 'file_too_large'
 CONVERSION_TIMEOUT = 'conversion_timeout'
 READ_ERRORS = 'read_errors'  # the file could not be opened or read
 OTHER_CONVERSION_ERRORS = 'other_conversion_errors'  # Magenta's fatal-log path
+DIRECTORY_CYCLES = 'directory_cycles'  # a symlink back to an enclosing folder
+FILE_NAME_NOT_UTF8 = 'file_name_not_utf8'  # cannot be a NoteSequence filename
 
 ERROR_COUNTERS = (MIDI_CONVERSION_ERRORS, MUSICXML_CONVERSION_ERRORS,
                   ABC_CONVERSION_ERRORS, ABC_TUNE_ERRORS, UNSUPPORTED_EXTENSION,
                   FILE_TOO_LARGE, CONVERSION_TIMEOUT, READ_ERRORS,
-                  OTHER_CONVERSION_ERRORS)
+                  OTHER_CONVERSION_ERRORS, DIRECTORY_CYCLES, FILE_NAME_NOT_UTF8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +193,9 @@ def convert_file(root_dir: str, relative_path: str,
   collection = collection_name_for_root(root_dir)
   result = FileResult(path=path, sequences=[], counters={}, errors=[])
   source_type = source_type_for_path(path)
+  if source_type is None and is_directory_cycle(root_dir, relative_path):
+    return _error(result, DIRECTORY_CYCLES, ValueError(
+        'a link back to an enclosing directory; not followed'))
   if source_type is None:
     return _error(result, UNSUPPORTED_EXTENSION,
                   ValueError('no converter for this file name'))
@@ -198,6 +205,14 @@ def convert_file(root_dir: str, relative_path: str,
     return _error(result, FILE_TOO_LARGE, e)
   except OSError as e:
     return _error(result, READ_ERRORS, e)
+  try:
+    relative_path.encode('utf-8')
+  except UnicodeEncodeError:
+    # os.listdir gives undecodable bytes as surrogates; a NoteSequence's
+    # filename (and its id's hash) must be UTF-8.
+    result.path = path.encode('utf-8', 'backslashreplace').decode('utf-8')
+    return _error(result, FILE_NAME_NOT_UTF8, ValueError(
+        'the file name is not valid UTF-8'))
   error_counter = {'midi': MIDI_CONVERSION_ERRORS,
                    'musicxml': MUSICXML_CONVERSION_ERRORS,
                    'abc': ABC_CONVERSION_ERRORS}[source_type]
@@ -219,11 +234,16 @@ def convert_file(root_dir: str, relative_path: str,
         result.sequences.extend(sequences)
         for exc in tune_errors:
           _error(result, ABC_TUNE_ERRORS, exc)
+        if not sequences and not tune_errors:
+          raise abc_parser.ABCParseError('no tune (X: field) in the file')
   except limits.ConversionTimeout as e:
     result.sequences = []
     return _error(result, CONVERSION_TIMEOUT, e)
   except (midi_io.MIDIConversionError, musicxml_reader.MusicXMLConversionError,
           abc_parser.ABCParseError) as e:
+    return _error(result, error_counter, e)
+  except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+    # A damaged .mxl container: note-seq wraps only some zip errors.
     return _error(result, error_counter, e)
   except OSError as e:
     return _error(result, READ_ERRORS, e)
@@ -257,7 +277,7 @@ def list_files(root_dir: str, recursive: bool = False) -> List[str]:
       relative = os.path.join(sub_dir, name)
       full = os.path.join(root_dir, relative)
       if (source_type_for_path(full) is None and recursive and
-          os.path.isdir(full)):
+          os.path.isdir(full) and not is_directory_cycle(root_dir, relative)):
         queued.append(relative)
       else:
         out.append(relative)
@@ -266,3 +286,19 @@ def list_files(root_dir: str, recursive: bool = False) -> List[str]:
 
   walk('')
   return out
+
+
+def is_directory_cycle(root_dir: str, relative_path: str) -> bool:
+  """Whether `relative_path` is a directory that is `root_dir` or encloses it
+  along the path (a symlink loop, which ``--recursive`` must not follow)."""
+  full = os.path.join(root_dir, relative_path)
+  if not os.path.isdir(full):
+    return False
+  target = os.path.realpath(full)
+  parent = os.path.dirname(relative_path)
+  while True:
+    if os.path.realpath(os.path.join(root_dir, parent)) == target:
+      return True
+    if not parent:
+      return False
+    parent = os.path.dirname(parent)

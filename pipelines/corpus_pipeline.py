@@ -76,7 +76,7 @@ class ConvertUnitFn(beam.DoFn):
     if name not in self._counters:
       self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
     self._counters[name].inc(n)
-    return beam.pvalue.TaggedOutput(beam_common.COUNTERS_TAG, (name, n))
+    return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, unit):
     data, counts, error = corpus.convert_unit_cached(unit, self._cache_dir,
@@ -91,7 +91,7 @@ class ConvertUnitFn(beam.DoFn):
       if not name.startswith('__'):
         yield self._count('%s_%s' % (unit.collection, name), n)
     if data:
-      yield data
+      yield beam_common.tagged(beam_common.MAIN_TAG, data)
 
 
 def _stamp(*parts) -> str:
@@ -161,18 +161,20 @@ def convert(config: CorpusConfig, units, options) -> dict:
                len(units), todo, len(units) - todo,
                beam_common.runner_name(options))
   pipeline = beam.Pipeline(options=options)
-  results = (pipeline
-             | 'Units' >> beam.Create(units, reshuffle=False)
-             | 'Distribute' >> beam.Reshuffle()
-             | 'Convert' >> beam.ParDo(ConvertUnitFn(
-                 cache_dir, config.max_seconds_per_file)).with_outputs(
-                     beam_common.COUNTERS_TAG, main='sequences'))
-  beam_common.write_tfrecords(results.sequences, output,
-                              label='WriteNoteSequences')
+  results = beam_common.split_by_tag(
+      pipeline
+      | 'Units' >> beam.Create(units, reshuffle=False)
+      | 'Distribute' >> beam.Reshuffle()
+      | 'Convert' >> beam.ParDo(ConvertUnitFn(cache_dir,
+                                              config.max_seconds_per_file)),
+      (beam_common.MAIN_TAG, beam_common.COUNTERS_TAG))
+  written = beam_common.write_tfrecords(results[beam_common.MAIN_TAG], output,
+                                        label='WriteNoteSequences')
   header = {'tool': 'build_corpus', 'collections': list(config.collections),
             'max_tunes': config.max_tunes}
-  _ = results[beam_common.COUNTERS_TAG] | 'Stats' >> beam_common.WriteStats(
-      output + '.stats.json', header=header)
+  stats_written = results[beam_common.COUNTERS_TAG] | 'Stats' >> (
+      beam_common.WriteStats(output + '.stats.json', header=header))
+  beam_common.join_leaves([written, stats_written])
   os.makedirs(config.output_dir, exist_ok=True)
   if cache_dir:
     os.makedirs(cache_dir, exist_ok=True)
@@ -181,7 +183,7 @@ def convert(config: CorpusConfig, units, options) -> dict:
     result.wait_until_finish()
   beam_common.ensure_files_exist([output])
   beam_common.log_beam_counters(result, METRICS_NAMESPACE)
-  return beam_common.read_stats(output + '.stats.json')
+  return beam_common.finish_stats(output + '.stats.json', header=header)
 
 
 def count_examples(path: str):

@@ -11,11 +11,13 @@ import dataclasses
 import glob
 import logging
 import os
+import struct
 import time
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+import google_crc32c
 
 from pipelines import beam_common
 from pipelines import melody_dataset
@@ -27,6 +29,9 @@ TRAINING_FILE = 'training_melodies.tfrecord'
 EVAL_FILE = 'eval_melodies.tfrecord'
 STATS_FILE = 'pipeline_stats.json'
 OUTPUT_FILES = {splits.TRAINING: TRAINING_FILE, splits.EVAL: EVAL_FILE}
+# Not a Magenta statistic: an input TFRecord that is cut short or fails a CRC
+# (Magenta, and Beam's ReadFromTFRecord, abort the whole run).
+CORRUPT_TFRECORD_FILES = 'corrupt_tfrecord_files'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +56,73 @@ class DatasetConfig:
   command_flags: Sequence[str] = ()
 
 
+class CorruptTFRecordError(ValueError):
+  """A TFRecord file's framing or checksum is wrong at some offset."""
+
+
+def _masked_crc32c(data: bytes) -> int:
+  crc = google_crc32c.value(data)
+  return (((crc >> 15) | (crc << 17)) + 0xa282ead8) & 0xffffffff
+
+
+def read_tfrecord_file(path: str) -> Iterator[bytes]:
+  """The records of one TFRecord file, checking both CRCs of each.
+
+  Raises:
+    CorruptTFRecordError: after the last good record, naming the file and the
+      byte offset where the damage starts (a partial write, a flipped byte).
+  """
+  with open(path, 'rb') as f:
+    offset = 0
+    while True:
+      header = f.read(12)
+      if not header:
+        return
+      if len(header) < 12:
+        raise CorruptTFRecordError('%s: truncated record header at byte %d'
+                                   % (path, offset))
+      length_bytes, length_crc = header[:8], struct.unpack('<I', header[8:])[0]
+      if _masked_crc32c(length_bytes) != length_crc:
+        raise CorruptTFRecordError('%s: bad length checksum at byte %d'
+                                   % (path, offset))
+      (length,) = struct.unpack('<Q', length_bytes)
+      data = f.read(length)
+      footer = f.read(4)
+      if len(data) < length or len(footer) < 4:
+        raise CorruptTFRecordError('%s: record at byte %d is cut short'
+                                   % (path, offset))
+      if _masked_crc32c(data) != struct.unpack('<I', footer)[0]:
+        raise CorruptTFRecordError('%s: bad data checksum in the record at '
+                                   'byte %d' % (path, offset))
+      yield data
+      offset += 12 + length + 4
+
+
+class ReadTFRecordFileFn(beam.DoFn):
+  """File path -> its records; a damaged file keeps the records before the
+  damage and is logged and counted under ``corrupt_tfrecord_files``."""
+
+  def __init__(self):
+    super().__init__()
+    self._counter = None
+
+  def process(self, path):
+    count = 0
+    try:
+      for record in read_tfrecord_file(path):
+        count += 1
+        yield beam_common.tagged(beam_common.MAIN_TAG, record)
+    except (CorruptTFRecordError, OSError) as e:
+      logging.warning('Stopped reading %s after %d records: %s', path, count,
+                      e)
+      if self._counter is None:
+        self._counter = Metrics.counter(METRICS_NAMESPACE,
+                                        CORRUPT_TFRECORD_FILES)
+      self._counter.inc()
+      yield beam_common.tagged(beam_common.COUNTERS_TAG,
+                               (CORRUPT_TFRECORD_FILES, 1))
+
+
 def input_files(pattern: str):
   """The files `pattern` names (a path or a glob), sorted."""
   return sorted(glob.glob(os.path.expanduser(pattern)))
@@ -72,13 +144,14 @@ class ProcessRecordFn(beam.DoFn):
     if name not in self._counters:
       self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
     self._counters[name].inc(n)
-    return beam.pvalue.TaggedOutput(beam_common.COUNTERS_TAG, (name, n))
+    return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, record):
     try:
       result = melody_dataset.process_record(record, self._eval_ratio)
     except Exception as e:  # pylint: disable=broad-except
-      logging.warning('Skipped a NoteSequence record: %s: %s',
+      logging.warning('Skipped the NoteSequence record of %s: %s: %s',
+                      melody_dataset.describe_record(record),
                       type(e).__name__, e)
       yield self._count(stats.INPUTS_TOTAL, 1)
       yield self._count('record_errors', 1)
@@ -86,30 +159,41 @@ class ProcessRecordFn(beam.DoFn):
     for name, n in result.counters.items():
       yield self._count(name, n)
     for example in result.examples:
-      yield beam.pvalue.TaggedOutput(result.mode, example)
+      yield beam_common.tagged(result.mode, example)
 
 
 def build(pipeline: beam.Pipeline, config: DatasetConfig, files) -> None:
   """Adds reading, processing and writing to `pipeline`."""
-  records = (pipeline
-             | 'InputFiles' >> beam.Create(files)
-             | 'ReadNoteSequences' >> beam.io.ReadAllFromTFRecord())
-  results = records | 'ExtractMelodies' >> beam.ParDo(
-      ProcessRecordFn(config.eval_ratio)).with_outputs(
-          beam_common.COUNTERS_TAG, splits.TRAINING, splits.EVAL)
-  for mode in splits.MODES:
-    beam_common.write_tfrecords(
-        results[mode], os.path.join(config.output_dir, OUTPUT_FILES[mode]),
-        config.num_shards, label='Write_%s' % mode)
-  header = {'tool': 'create_melody_dataset', 'config': config.config,
-            'eval_ratio': config.eval_ratio,
-            'split': 'md5(NoteSequence.id) as a fraction in [0, 1) < eval_ratio'
-                     ' -> eval (deterministic; Magenta: random.random())',
-            'input': config.input,
-            'command_flags': list(config.command_flags)}
-  _ = results[beam_common.COUNTERS_TAG] | 'Stats' >> beam_common.WriteStats(
+  read = beam_common.split_by_tag(
+      pipeline
+      | 'InputFiles' >> beam.Create(files)
+      | 'ReadNoteSequences' >> beam.ParDo(ReadTFRecordFileFn()),
+      (beam_common.MAIN_TAG, beam_common.COUNTERS_TAG), label='RouteRead')
+  records = read[beam_common.MAIN_TAG] | 'Distribute' >> beam.Reshuffle()
+  results = beam_common.split_by_tag(
+      records | 'ExtractMelodies' >> beam.ParDo(
+          ProcessRecordFn(config.eval_ratio)),
+      (beam_common.COUNTERS_TAG,) + splits.MODES)
+  leaves = [beam_common.write_tfrecords(
+      results[mode], os.path.join(config.output_dir, OUTPUT_FILES[mode]),
+      config.num_shards, label='Write_%s' % mode) for mode in splits.MODES]
+  counters = ((results[beam_common.COUNTERS_TAG],
+               read[beam_common.COUNTERS_TAG])
+              | 'AllCounters' >> beam.Flatten())
+  leaves.append(counters | 'Stats' >> beam_common.WriteStats(
       os.path.join(config.output_dir, STATS_FILE),
-      histogram_boundaries=melody_dataset.HISTOGRAM_BOUNDARIES, header=header)
+      histogram_boundaries=melody_dataset.HISTOGRAM_BOUNDARIES,
+      header=_header(config)))
+  beam_common.join_leaves(leaves)
+
+
+def _header(config: DatasetConfig) -> dict:
+  return {'tool': 'create_melody_dataset', 'config': config.config,
+          'eval_ratio': config.eval_ratio,
+          'split': 'md5(NoteSequence.id) as a fraction in [0, 1) < eval_ratio'
+                   ' -> eval (deterministic; Magenta: random.random())',
+          'input': config.input,
+          'command_flags': list(config.command_flags)}
 
 
 def run(config: DatasetConfig, options=None) -> dict:
@@ -142,7 +226,8 @@ def run(config: DatasetConfig, options=None) -> dict:
     beam_common.ensure_files_exist(beam_common.output_paths(
         os.path.join(config.output_dir, name), config.num_shards))
   path = os.path.join(config.output_dir, STATS_FILE)
-  data = beam_common.read_stats(path)
+  data = beam_common.finish_stats(path, melody_dataset.HISTOGRAM_BOUNDARIES,
+                                   _header(config))
   data['seconds'] = round(time.time() - start, 3)
   stats.write_json(path, data)
   beam_common.log_beam_counters(result, METRICS_NAMESPACE)

@@ -40,6 +40,11 @@ HISTOGRAM_BOUNDARIES = {
 # and on an unreadable record; here they are counted and the record skipped.
 NEGATIVE_TIME = 'sequences_discarded_because_negative_time'
 UNPARSEABLE_RECORDS = 'input_records_not_note_sequences'
+# Also ours: melody extraction holds one event per step, so a single note
+# lasting 2^28 MIDI ticks at 1 tick per quarter (a 60-byte file) would need
+# ~10^9 events (gigabytes). One million steps is 35 hours at 120 qpm.
+MAX_QUANTIZED_STEPS = 1_000_000
+TOO_MANY_STEPS = 'sequences_discarded_because_too_many_steps'
 
 
 @dataclasses.dataclass
@@ -137,12 +142,24 @@ def process_sequence(sequence: music_pb2.NoteSequence,
     quantized = _quantize(piece, mode, counts)
     if quantized is None:
       continue
+    if quantized.total_quantized_steps > MAX_QUANTIZED_STEPS:
+      stats.add(counts, stat_name('Quantizer', mode, TOO_MANY_STEPS))
+      continue
     if not _transposition_in_range(quantized, mode, counts):
       continue
     for melody in _extract(quantized, mode, counts):
       examples.append(encode_melody(melody))
   stats.add(counts, stats.OUTPUTS_TOTAL, len(examples))
   return RecordResult(mode=mode, examples=examples, counters=counts)
+
+
+def describe_record(record: bytes) -> str:
+  """'<filename> (<id>)' of a serialized NoteSequence, for log lines."""
+  try:
+    sequence = music_pb2.NoteSequence.FromString(record)
+  except Exception:  # pylint: disable=broad-except  # protobuf DecodeError
+    return 'a record that is not a NoteSequence'
+  return '%s (%s)' % (sequence.filename, sequence.id)
 
 
 def process_record(record: bytes, eval_ratio: float) -> RecordResult:
