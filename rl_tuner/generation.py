@@ -176,12 +176,13 @@ _SAMPLERS = weakref.WeakKeyDictionary()
 _SAMPLERS_BY_ID = {}
 
 
-def _sampler(step_model, key: _TraceKey, scorer=None) -> _Sampler:
+def _sampler(step_model, key: _TraceKey, batch: int, scorer=None) -> _Sampler:
+  """One compiled loop per (model, settings, scorer, batch size): each traces once."""
   try:
     per_model = _SAMPLERS.setdefault(step_model, {})
   except TypeError:  # not weak-referenceable: keep it for the process's lifetime
     per_model = _SAMPLERS_BY_ID.setdefault(id(step_model), (step_model, {}))[1]
-  cache_key = (key, None if scorer is None else id(scorer))
+  cache_key = (key, None if scorer is None else id(scorer), batch)
   if cache_key not in per_model:
     per_model[cache_key] = _Sampler(step_model, key, scorer)
   return per_model[cache_key]
@@ -246,7 +247,7 @@ def generate_from_prefixes(
   if prior is step_model or not return_log_p:
     prior = None
   sampler = _sampler(step_model, _TraceKey(int(num_notes), policy == 'greedy',
-                                           bool(return_log_p)), prior)
+                                           bool(return_log_p)), batch, prior)
   notes = np.empty((num, num_notes), np.int32)
   log_p = np.empty((num, num_notes), np.float32) if return_log_p else None
   for index, (start, stop) in enumerate(_batches(num, batch)):
@@ -364,13 +365,14 @@ def score_log_p(prior, priming: np.ndarray, notes: np.ndarray, *,
   if num_notes == 0:
     return np.zeros((num, 0), np.float32)
   history = np.concatenate([prefix, notes.astype(np.int32)], axis=1)
-  try:
-    scorer = _SCORERS.get(prior)
-    if scorer is None:
-      scorer = _SCORERS[prior] = _Scorer(prior)
-  except TypeError:
-    scorer = _Scorer(prior)
   batch = _even_batch(num, batch_size)
+  try:
+    per_prior = _SCORERS.setdefault(prior, {})
+  except TypeError:  # not weak-referenceable: compile afresh
+    per_prior = {}
+  scorer = per_prior.get((batch, history.shape[1]))
+  if scorer is None:
+    scorer = per_prior[(batch, history.shape[1])] = _Scorer(prior)
   out = np.empty((num, num_notes), np.float32)
   for start, stop in _batches(num, batch):
     chunk = _pad_rows(history[start:stop], batch)

@@ -1,0 +1,159 @@
+"""The demo's RL half: tune the shipped Note RNN briefly, evaluate both, write the report.
+
+``bin/demo`` runs the pipelines on a slice of the bundled corpus first, then calls
+``tune_evaluate_report``. Each stage logs a line when it starts and when it ends.
+The tuning reads ``configs/q_fast.cfg`` when it exists, else ``configs/q.cfg``, and
+overrides only the step budget (and where things go), so the demo trains exactly as
+``bin/train_rl_tuner --flagfile=...`` would.
+"""
+
+import os
+import time
+import typing
+from typing import Any, Callable, Dict, List, Optional
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_CANDIDATES = ('q_fast.cfg', 'q.cfg')
+DEFAULT_NUM_STEPS = 40960  # ~1 minute of q on 2 cores (5 rounds of 256 x 32)
+DEFAULT_NUM_COMPOSITIONS = 10000
+
+
+class DemoError(RuntimeError):
+  """A stage that cannot run; the message says what to do."""
+
+
+def find_config(configs_dir: str = os.path.join(REPO_DIR, 'configs')) -> str:
+  for name in CONFIG_CANDIDATES:
+    path = os.path.join(configs_dir, name)
+    if os.path.isfile(path):
+      return path
+  raise DemoError('no %s in %s' % (' or '.join(CONFIG_CANDIDATES), configs_dir))
+
+
+def _convert(text: str, annotation):
+  """A flagfile value -> the RLTunerConfig field's type."""
+  if typing.get_origin(annotation) is typing.Union:  # Optional[X]
+    inner = [a for a in typing.get_args(annotation) if a is not type(None)][0]
+    return None if text in ('', 'None') else _convert(text, inner)
+  if typing.get_origin(annotation) in (list, List):
+    return [int(x) for x in text.strip('[]').replace(' ', '').split(',') if x]
+  if annotation is bool:
+    return text.lower() in ('1', 'true', 'yes')
+  if annotation in (int, float):
+    return annotation(text)
+  return text
+
+
+def config_from_flagfile(path: str, **overrides):
+  """Reads a ``bin/train_rl_tuner`` flagfile into an ``RLTunerConfig`` (then overrides).
+
+  Raises:
+    DemoError: a line that is not a flag of ``RLTunerConfig``.
+  """
+  from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
+  hints = typing.get_type_hints(config_lib.RLTunerConfig)
+  values = {}
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      line = line.strip()
+      if not line or line.startswith('#'):
+        continue
+      name, _, text = line.lstrip('-').partition('=')
+      if name.startswith('no') and name[2:] in hints and not text:
+        name, text = name[2:], 'false'
+      elif name in hints and hints[name] is bool and not text:
+        text = 'true'
+      if name not in hints:
+        raise DemoError('%s:%d: --%s is not a flag of bin/train_rl_tuner' % (path, number, name))
+      values[name] = _convert(text, hints[name])
+  values.update(overrides)
+  return config_lib.RLTunerConfig(**values)
+
+
+def _stage(log, number: int, total: int, title: str):
+  log('[%d/%d] %s ...' % (number, total, title))
+  return time.perf_counter()
+
+
+def tune_evaluate_report(output_dir: str, *, num_steps: int = DEFAULT_NUM_STEPS,
+                         num_compositions: int = DEFAULT_NUM_COMPOSITIONS,
+                         first_stage: int = 1, total_stages: Optional[int] = None,
+                         note_rnn_checkpoint: Optional[str] = None,
+                         log: Callable[[str], None] = print) -> Dict[str, Any]:
+  """Tunes the shipped Note RNN with q, evaluates Note RNN vs tuned, writes the report.
+
+  Args:
+    output_dir: everything goes under it: ``q/`` (the run), ``eval/`` and
+      ``eval_legacy/`` (the two evaluations), ``report/``.
+    num_steps: the tuning budget in environment steps.
+    num_compositions: compositions per model in each evaluation.
+    first_stage, total_stages: numbering of the progress lines (bin/demo runs the
+      pipelines first).
+    note_rnn_checkpoint: the Note RNN to tune instead of the shipped one.
+    log: where progress lines go.
+
+  Returns:
+    {'run_dir', 'eval_dir', 'report', 'ab', 'table'} (the table as Markdown).
+
+  Raises:
+    DemoError: the shipped Note RNN is missing, or a stage failed.
+  """
+  import note_rnn  # pylint: disable=g-import-not-at-top
+  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
+  from rl_tuner import evaluation  # pylint: disable=g-import-not-at-top
+  from rl_tuner import report  # pylint: disable=g-import-not-at-top
+  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+
+  total = total_stages or first_stage + 3
+  stage = first_stage
+  where = note_rnn_checkpoint or note_rnn.default_model_dir()
+  start = _stage(log, stage, total, 'loading the Note RNN (%s)' % where)
+  try:
+    prior = note_rnn.load(note_rnn_checkpoint)
+  except (OSError, ValueError) as e:
+    raise DemoError('the Note RNN cannot be loaded: %s' % e) from None
+  log('      LSTM %s, loaded in %.1f s' % (list(prior.layer_sizes), time.perf_counter() - start))
+
+  stage += 1
+  config_path = find_config()
+  run_dir = os.path.join(output_dir, 'q')
+  config = config_from_flagfile(
+      config_path, output_dir=run_dir, overwrite=True, num_steps=num_steps,
+      exploration_period=num_steps // 2, note_rnn_checkpoint=note_rnn_checkpoint,
+      final_eval_compositions=0, num_midi_compositions=3)
+  start = _stage(log, stage, total, 'tuning it with q for %d environment steps (%s)'
+                 % (num_steps, os.path.relpath(config_path, REPO_DIR)))
+  try:
+    result = train.train_eval(config, log=lambda line: log('      ' + line))
+  except Exception as e:  # pylint: disable=broad-except
+    raise DemoError('tuning failed: %s: %s' % (type(e).__name__, e)) from None
+  log('      %d env steps, %d gradient steps in %.1f s; run dir %s' % (
+      result['env_steps'], result['gradient_steps'], time.perf_counter() - start, run_dir))
+
+  stage += 1
+  start = _stage(log, stage, total, 'evaluating the Note RNN and the tuned model on %s '
+                 'compositions each (corrected and legacy semantics)'
+                 % '{:,}'.format(num_compositions))
+  eval_dirs = {}
+  for semantics, name in (('corrected', 'eval'), ('legacy', 'eval_legacy')):
+    eval_dirs[semantics] = os.path.join(output_dir, name)
+    metrics = evaluate_runs.run_evaluation(
+        evaluate_runs.EvaluationConfig(
+            output_dir=eval_dirs[semantics], run_dirs=[run_dir], semantics=semantics,
+            num_compositions=num_compositions, seed=1,
+            save_compositions=(semantics == 'corrected')),
+        log=lambda line: log('      ' + line))
+    if semantics == 'corrected':
+      table = evaluation.markdown_table(metrics)
+  log('      done in %.1f s' % (time.perf_counter() - start))
+
+  stage += 1
+  start = _stage(log, stage, total, 'writing the report (plots, MIDI, audio, A/B page)')
+  pages = report.build_report(
+      report.ReportConfig(output_dir=os.path.join(output_dir, 'report'), run_dirs=[run_dir],
+                          eval_dirs=[eval_dirs['corrected'], eval_dirs['legacy']]),
+      log=lambda line: log('      ' + line))
+  log('      done in %.1f s' % (time.perf_counter() - start))
+  return dict(run_dir=run_dir, eval_dir=eval_dirs['corrected'], report=pages['report'],
+              ab=pages['ab'], table=table)
+
