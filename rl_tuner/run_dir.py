@@ -123,7 +123,7 @@ def restore_latest_good(checkpoint: tf.train.Checkpoint, manager: tf.train.Check
     try:
       checkpoint.restore(prefix).assert_existing_objects_matched()
       return prefix
-    except (tf.errors.OpError, ValueError, AssertionError) as e:
+    except Exception as e:  # pylint: disable=broad-except  (any unreadable file)
       reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
       log('checkpoint %s is unreadable (%s); falling back to the previous one'
           % (_data_file(prefix), reason[:200]))
