@@ -28,6 +28,7 @@ finished run, and a final line with the medians over `--repeats`.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -39,10 +40,21 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+# bench/ holds scripts named like the packages (bench/note_rnn.py, bench/rl_tuner.py):
+# keep it off the import path so `import note_rnn` finds the package.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import quality_bar  # noqa: E402  pylint: disable=g-import-not-at-top
+
+def _load_quality_bar():
+  spec = importlib.util.spec_from_file_location('quality_bar',
+                                                os.path.join(HERE, 'quality_bar.py'))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+quality_bar = _load_quality_bar()
 
 SHARED = os.path.join(os.path.dirname(REPO), 'shared')
 BASELINE_PYTHON = os.path.join(REPO, '.venv-baseline', 'bin', 'python')
@@ -201,20 +213,24 @@ class Checker:
     self.checks = []
     self.start = None
     self.paused = 0.0
+    self.cpu_start = None
+    self.cpu_paused = 0.0
 
   def training_seconds(self, now: float) -> float:
     return now - self.start - self.paused
 
   def __call__(self, env_steps, step_model):
     entered = time.perf_counter()
+    cpu_entered = time.process_time()
     if self.start is None:  # the call before the first env step starts the clock
-      self.start = entered
+      self.start, self.cpu_start = entered, cpu_entered
     try:
-      return self._check(int(env_steps), step_model, entered)
+      return self._check(int(env_steps), step_model, entered, cpu_entered)
     finally:
       self.paused += time.perf_counter() - entered
+      self.cpu_paused += time.process_time() - cpu_entered
 
-  def _check(self, env_steps, step_model, entered):
+  def _check(self, env_steps, step_model, entered, cpu_entered):
     figures, eval_seconds = evaluate_step_model(
         step_model, self.prior, num_compositions=self.num_compositions,
         seed=self.seed * 1000 + len(self.checks),
@@ -223,6 +239,7 @@ class Checker:
     failed = quality_bar.failed_criteria(figures, self.note_rnn_log_p)
     record = {'side': 'ours', 'check': len(self.checks), 'steps': env_steps,
               'train_seconds': round(self.training_seconds(entered), 3),
+              'train_cpu_seconds': round(cpu_entered - self.cpu_start - self.cpu_paused, 3),
               'eval_seconds': round(eval_seconds, 3), 'passed': not failed,
               'failed': failed,
               'figures': {k: figures[k] for k in quality_bar.BAR_KEYS + ('mean_log_p',)},
@@ -307,6 +324,8 @@ def summarise(side, checks, extra) -> dict:
   closest = quality_bar.closest_check(checks)
   out = {'side': side, 'run': True, 'reached': ttq is not None,
          'time_to_quality_s': checks[ttq]['train_seconds'] if ttq is not None else None,
+         'time_to_quality_cpu_s': (checks[ttq].get('train_cpu_seconds')
+                                   if ttq is not None else None),
          'steps_to_quality': checks[ttq]['steps'] if ttq is not None else None,
          'passing_checks': [checks[ttq], checks[ttq + 1]] if ttq is not None else [],
          'closest_check': checks[closest] if ttq is None and checks else None,

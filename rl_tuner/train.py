@@ -84,6 +84,34 @@ def load_primers(config: config_lib.RLTunerConfig) -> Optional[np.ndarray]:
   return primers[None] if primers.ndim == 1 else primers
 
 
+class LiveStepModel:
+  """The run's sampling policy on the live (training) variables, as a step model.
+
+  `initial_state(batch)` / `step(inputs [B, 38], state) -> (logits [B, 38], state)`
+  (contracts.md): the logits are Q or Ψ, or for g the network's G plus the frozen
+  prior's log-probabilities (the prior is stepped alongside). The state starts at
+  zero, i.e. `random_note` priming; feed a primer through `step` for the others.
+  One object per run, so `rl_tuner.generation` traces its loop once.
+  """
+
+  def __init__(self, q_network, prior_network=None):
+    self._q = q_network
+    self._prior = prior_network
+
+  def initial_state(self, batch_size):
+    state = self._q.zero_state(batch_size)
+    if self._prior is not None:
+      state = (state, self._prior.zero_state(batch_size))
+    return state
+
+  def step(self, inputs, state):
+    if self._prior is None:
+      return self._q.step(inputs, state)
+    values, q_state = self._q.step(inputs, state[0])
+    prior_logits, p_state = self._prior.step(inputs, state[1])
+    return values + tf.nn.log_softmax(prior_logits, axis=-1), (q_state, p_state)
+
+
 class Tuner:
   """The networks, agent, collector, replay buffer and checkpoint of one run."""
 
@@ -132,6 +160,8 @@ class Tuner:
         optimizer=self.agent._optimizer, train_step=self.train_step,  # pylint: disable=protected-access
         env_steps=self.env_steps, replay=self.replay, rng=self.collector.generator)
     self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=bool(c.xla))
+    self.live_policy = LiveStepModel(self.q_network,
+                                     self.prior_network if self.algorithm == 'g' else None)
     self._sample = tf.function(self._sample_graph)
 
   def _sample_graph(self, num_updates: int):
@@ -239,13 +269,16 @@ def _summaries(writer, step: int, rewards, losses, eps: float, rate: float) -> N
     tf.summary.scalar('train/env_steps_per_sec', rate)
 
 
-def _train_loop(tuner: Tuner, manager, writer, log) -> Dict[str, float]:
+def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
+                check_every: Optional[int] = None) -> Dict[str, float]:
   c = tuner.config
   start_steps = int(tuner.env_steps.numpy())
   start_time = time.perf_counter()
   last_log_steps, last_ckpt = start_steps, start_steps // c.checkpoint_every_n
   last_losses = np.zeros(0, np.float32)
-  while int(tuner.env_steps.numpy()) < c.num_steps:
+  last_check = start_steps // check_every if check_every else 0
+  stop = bool(on_check is not None and on_check(start_steps, tuner.live_policy))
+  while not stop and int(tuner.env_steps.numpy()) < c.num_steps:
     rewards = tuner.collect_round()
     owed = tuner.updates_owed()
     try:
@@ -277,6 +310,9 @@ def _train_loop(tuner: Tuner, manager, writer, log) -> Dict[str, float]:
               float(np.mean(rewards['total'])), float(np.mean(rewards['music_theory'])),
               float(np.mean(rewards['log_p'])), eps))
       last_log_steps = steps
+    if on_check is not None and check_every and steps // check_every > last_check:
+      last_check = steps // check_every
+      stop = bool(on_check(steps, tuner.live_policy))
   elapsed = time.perf_counter() - start_time
   return {'train_seconds': elapsed,
           'final_loss': float(np.mean(last_losses)) if last_losses.size else None}
@@ -333,8 +369,17 @@ def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step:
 
 
 def train_eval(config: config_lib.RLTunerConfig,
-               log: Callable[[str], None] = print) -> dict:
+               log: Callable[[str], None] = print, *,
+               on_check: Optional[Callable[[int, LiveStepModel], Optional[bool]]] = None,
+               check_every: Optional[int] = None) -> dict:
   """Trains (or resumes) a run into `config.output_dir` and evaluates it.
+
+  `on_check(env_steps, live_policy)` (for benchmarks such as
+  bench/time_to_quality.py) is called once before the first environment step,
+  after every build and restore, and then whenever the env-step count passes a
+  multiple of `check_every`; `live_policy` is a `LiveStepModel` on the training
+  variables. Returning True stops training there (the usual end-of-run work
+  still runs). The time spent inside it is the caller's to account for.
 
   Returns:
     {'run_dir', 'env_steps', 'gradient_steps', 'train_seconds', 'final_loss',
@@ -374,7 +419,8 @@ def train_eval(config: config_lib.RLTunerConfig,
     if run_dir_lib.read_config(run_dir) is None:
       _write_config(run_dir, config, prior_model)
     writer = tf.summary.create_file_writer(os.path.join(run_dir, TB_DIR))
-    stats = _train_loop(tuner, manager, writer, log)
+    stats = _train_loop(tuner, manager, writer, log, on_check=on_check,
+                        check_every=check_every)
     steps = int(tuner.env_steps.numpy())
     if not manager.latest_checkpoint or not manager.latest_checkpoint.endswith('-%d' % steps):
       manager.save(checkpoint_number=steps)
