@@ -42,6 +42,7 @@ ABC_TUNE_ERRORS = 'abc_tune_errors'  # one tune of a tunebook failed
 UNSUPPORTED_EXTENSION = 'unsupported_extension'
 FILE_TOO_LARGE = 'file_too_large'
 CONVERSION_TIMEOUT = 'conversion_timeout'
+MIDI_TOO_MANY_TICKS = 'midi_too_many_ticks'  # limits.MAX_MIDI_TICKS
 READ_ERRORS = 'read_errors'  # the file could not be opened or read
 OTHER_CONVERSION_ERRORS = 'other_conversion_errors'  # Magenta's fatal-log path
 DIRECTORY_CYCLES = 'directory_cycles'  # a symlink back to an enclosing folder
@@ -50,7 +51,8 @@ FILE_NAME_NOT_UTF8 = 'file_name_not_utf8'  # cannot be a NoteSequence filename
 ERROR_COUNTERS = (MIDI_CONVERSION_ERRORS, MUSICXML_CONVERSION_ERRORS,
                   ABC_CONVERSION_ERRORS, ABC_TUNE_ERRORS, UNSUPPORTED_EXTENSION,
                   FILE_TOO_LARGE, CONVERSION_TIMEOUT, READ_ERRORS,
-                  OTHER_CONVERSION_ERRORS, DIRECTORY_CYCLES, FILE_NAME_NOT_UTF8)
+                  OTHER_CONVERSION_ERRORS, DIRECTORY_CYCLES, FILE_NAME_NOT_UTF8,
+                  MIDI_TOO_MANY_TICKS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,7 +212,7 @@ def convert_file(root_dir: str, relative_path: str,
   except UnicodeEncodeError:
     # os.listdir gives undecodable bytes as surrogates; a NoteSequence's
     # filename (and its id's hash) must be UTF-8.
-    result.path = path.encode('utf-8', 'backslashreplace').decode('utf-8')
+    result.path = os.fsencode(path).decode('utf-8', 'backslashreplace')
     return _error(result, FILE_NAME_NOT_UTF8, ValueError(
         'the file name is not valid UTF-8'))
   error_counter = {'midi': MIDI_CONVERSION_ERRORS,
@@ -221,6 +223,7 @@ def convert_file(root_dir: str, relative_path: str,
       if source_type == 'midi':
         with open(path, 'rb') as f:
           data = f.read()
+        limits.check_midi_ticks(data, path)
         result.sequences.append(
             midi_bytes_to_sequence(data, relative_path, collection))
       elif source_type == 'musicxml':
@@ -239,6 +242,8 @@ def convert_file(root_dir: str, relative_path: str,
   except limits.ConversionTimeout as e:
     result.sequences = []
     return _error(result, CONVERSION_TIMEOUT, e)
+  except limits.MidiTooLongError as e:
+    return _error(result, MIDI_TOO_MANY_TICKS, e)
   except (midi_io.MIDIConversionError, musicxml_reader.MusicXMLConversionError,
           abc_parser.ABCParseError) as e:
     return _error(result, error_counter, e)

@@ -14,11 +14,18 @@ the exception lands promptly.
 import contextlib
 import ctypes
 import os
+import struct
 import threading
 from typing import Iterator, Optional
 
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_SECONDS_PER_FILE = 60.0
+# pretty_midi allocates one float64 per tick up to the file's last event, in
+# one numpy call that no time bound can interrupt; note-seq raises pretty_midi's
+# own guard to 1e10 ticks. A 60-byte file whose one note lasts 2^28 ticks
+# would take 2 GB and half a minute, so the last tick is checked first:
+# 2^25 ticks (256 MB) is 4.8 hours at 960 ticks per quarter and 120 qpm.
+MAX_MIDI_TICKS = 2 ** 25
 
 
 class FileTooLargeError(Exception):
@@ -27,6 +34,79 @@ class FileTooLargeError(Exception):
 
 class ConversionTimeout(Exception):
   """A conversion took longer than the per-file time bound."""
+
+
+class MidiTooLongError(Exception):
+  """A MIDI file's last event lies beyond MAX_MIDI_TICKS."""
+
+
+def _read_vlq(data: bytes, pos: int):
+  value = 0
+  for _ in range(4):
+    byte = data[pos]
+    pos += 1
+    value = (value << 7) | (byte & 0x7F)
+    if not byte & 0x80:
+      return value, pos
+  raise ValueError('variable-length quantity longer than 4 bytes')
+
+
+def midi_last_tick(data: bytes) -> Optional[int]:
+  """The largest absolute tick of any track of a Standard MIDI File.
+
+  A cheap scan of the chunk structure and event lengths only (no message
+  objects), so that a file can be rejected before it is parsed. Returns None
+  when the bytes are not well-formed SMF: the real parser then reports why.
+  """
+  try:
+    if data[:4] != b'MThd':
+      return None
+    (header_length,) = struct.unpack('>I', data[4:8])
+    pos = 8 + header_length
+    last = 0
+    while pos + 8 <= len(data):
+      kind = data[pos:pos + 4]
+      (length,) = struct.unpack('>I', data[pos + 4:pos + 8])
+      pos += 8
+      end = min(pos + length, len(data))
+      if kind != b'MTrk':
+        pos = end
+        continue
+      tick, status = 0, 0
+      while pos < end:
+        delta, pos = _read_vlq(data, pos)
+        tick += delta
+        if data[pos] & 0x80:
+          status = data[pos]
+          pos += 1
+        if status == 0xFF:
+          pos += 1  # meta type
+          size, pos = _read_vlq(data, pos)
+          pos += size
+        elif status in (0xF0, 0xF7):
+          size, pos = _read_vlq(data, pos)
+          pos += size
+        elif 0xC0 <= status < 0xE0:
+          pos += 1
+        elif status >= 0x80:
+          pos += 2
+        else:
+          return None
+      last = max(last, tick)
+      pos = end
+    return last
+  except (IndexError, ValueError, struct.error):
+    return None
+
+
+def check_midi_ticks(data: bytes, path: str,
+                     max_ticks: int = MAX_MIDI_TICKS) -> None:
+  """Raises MidiTooLongError if the MIDI bytes reach beyond `max_ticks`."""
+  last = midi_last_tick(data)
+  if last is not None and last > max_ticks:
+    raise MidiTooLongError('%s has an event at tick %d, beyond the %d-tick '
+                           'bound (a corrupt or adversarial file)'
+                           % (path, last, max_ticks))
 
 
 def check_file_size(path: str, max_bytes: Optional[int]) -> int:
