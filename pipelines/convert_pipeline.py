@@ -65,7 +65,7 @@ class ConvertFileFn(beam.DoFn):
     return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, element):
-    root_dir, relative_path = element
+    root_dir, relative_path = (os.fsdecode(part) for part in element)
     result = converters.convert_file(root_dir, relative_path, self._limits)
     for error in result.errors:
       if error.startswith(converters.ABC_TUNE_ERRORS):
@@ -88,7 +88,10 @@ class ConvertFileFn(beam.DoFn):
 def build(pipeline: beam.Pipeline, config: ConvertConfig,
           relative_paths: List[str]) -> None:
   """Adds the conversion to `pipeline` for the listed files."""
-  elements = [(config.input_dir, path) for path in relative_paths]
+  # As bytes: a file name that is not UTF-8 (a surrogate-escaped str) would
+  # make Beam's str coder fail the whole job; convert_file counts it instead.
+  elements = [(os.fsencode(config.input_dir), os.fsencode(path))
+              for path in relative_paths]
   results = beam_common.split_by_tag(
       pipeline
       | 'ListedFiles' >> beam.Create(elements, reshuffle=False)
