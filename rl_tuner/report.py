@@ -161,7 +161,8 @@ def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]
                            recursive=True))
   for path in files:
     try:
-      for event in tf.compat.v1.train.summary_iterator(path):
+      for record in tf.data.TFRecordDataset(path):
+        event = tf.compat.v1.Event.FromString(record.numpy())
         for value in event.summary.value:
           if value.tag in wanted:
             if value.HasField('simple_value'):
