@@ -22,6 +22,7 @@ The Beam pipeline around it is ``corpus_pipeline``.
 import copy
 import dataclasses
 import hashlib
+import json
 import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -303,6 +304,27 @@ def write_cached(cache_dir: str, unit: Unit, data: bytes,
   os.replace(temp, path)
 
 
+def _workarounds_path(cache_dir: str, unit: Unit) -> str:
+  return cache_path(cache_dir, unit)[:-len('.pb')] + '.json'
+
+
+def _read_workarounds(cache_dir: str, unit: Unit) -> Dict[str, int]:
+  """The counters a cached conversion reported (e.g. repeats_not_expanded)."""
+  path = _workarounds_path(cache_dir, unit)
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
+
+
+def _write_workarounds(cache_dir: str, unit: Unit,
+                       workarounds: Dict[str, int]) -> None:
+  path = _workarounds_path(cache_dir, unit)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(workarounds, f)
+
+
 def convert_unit_cached(unit: Unit, cache_dir: Optional[str],
                         max_seconds: float) -> Tuple[Optional[bytes],
                                                      Dict[str, int], str]:
@@ -321,6 +343,7 @@ def convert_unit_cached(unit: Unit, cache_dir: Optional[str],
       kind, data = cached
       if kind == 'ok':
         counts[UNITS_CONVERTED] = 1
+        counts.update(_read_workarounds(cache_dir, unit))
         return data, counts, ''
       counter, message = data.decode('utf-8').split('\t', 1)
       counts[counter] = 1
@@ -340,6 +363,8 @@ def convert_unit_cached(unit: Unit, cache_dir: Optional[str],
     return None, counts, str(e)
   data = sequence.SerializeToString()
   if cache_dir:
+    if workarounds:
+      _write_workarounds(cache_dir, unit, workarounds)
     write_cached(cache_dir, unit, data)
   counts[UNITS_CONVERTED] = 1
   counts.update(workarounds)

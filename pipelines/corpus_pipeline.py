@@ -31,6 +31,7 @@ from pipelines import beam_common
 from pipelines import corpus
 from pipelines import dataset_pipeline
 from pipelines import limits
+from pipelines import midi_export
 from pipelines import sequence_example
 from pipelines import stats
 
@@ -189,23 +190,11 @@ def convert(config: CorpusConfig, units, options) -> dict:
 def count_examples(path: str):
   """(number of SequenceExamples, total steps) of a melody TFRecord file."""
   n = steps = 0
-  for record in _iterate_tfrecord(path):
+  for record in midi_export.iterate_tfrecord(path):
     n += 1
     steps += len(sequence_example.SequenceExample.FromString(record)
                  .feature_lists.feature_list['labels'].feature)
   return n, steps
-
-
-def _iterate_tfrecord(path: str):
-  import struct  # pylint: disable=g-import-not-at-top
-  with open(path, 'rb') as f:
-    while True:
-      header = f.read(12)
-      if len(header) < 12:
-        return
-      (length,) = struct.unpack('<Q', header[:8])
-      yield f.read(length)
-      f.read(4)
 
 
 def build(config: CorpusConfig) -> dict:

@@ -68,8 +68,9 @@ def test_build_slice_then_rerun_from_cache(tmp_path):
   for name in ('training_melodies.tfrecord', 'eval_melodies.tfrecord',
                'pipeline_stats.json'):
     assert (dataset / name).exists()
-  cached = sum(len(files) for _, _, files in
-               os.walk(tmp_path / 'corpus' / corpus.CACHE_DIR))
+  cached = sum(1 for _, _, files in
+               os.walk(tmp_path / 'corpus' / corpus.CACHE_DIR)
+               for name in files if name.endswith(('.pb', '.err')))
   assert cached == 8
   before = {name: os.path.getmtime(dataset / name)
             for name in os.listdir(dataset)}
