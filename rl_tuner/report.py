@@ -319,6 +319,10 @@ def _header(config, evaluations, runs) -> str:
   return '\n'.join(parts)
 
 
+def _thousands(value) -> str:
+  return '{:,}'.format(value) if isinstance(value, int) else str(value)
+
+
 def _cell(value, kind) -> str:
   return _esc(evaluation.format_value(value, kind))
 
@@ -340,7 +344,7 @@ def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -
     rows.append('<tr><td>%s</td>%s</tr>' % (_esc(label), cells))
   caption = ('Semantics: <b>%s</b>, policy: <b>%s</b>, %s compositions per model, seed %s.'
              % (_esc(run.get('semantics', 'unknown')), _esc(run.get('policy', 'unknown')),
-                _esc(run.get('num_compositions', '?')), _esc(run.get('seed', '?'))))
+                _esc(_thousands(run.get('num_compositions', '?'))), _esc(run.get('seed', '?'))))
   return ('<p>%s</p><table class="metrics"><tr><th>statistic</th>%s</tr>%s</table>'
           % (caption, head, ''.join(rows)))
 
