@@ -1,17 +1,15 @@
 """Converters: Magenta's ids, byte-identical records, errors and limits."""
 
+import hashlib
 import os
 import shutil
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import pipelines_testlib as lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from pipelines import converters  # pylint: disable=g-import-not-at-top,wrong-import-position
-from pipelines import limits  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pipelines_testlib as lib
+from pipelines import converters
+from pipelines import limits
 
 
 def test_spec_example_id(shared_data, tmp_path):
@@ -32,7 +30,7 @@ def test_spec_example_id(shared_data, tmp_path):
 def test_trailing_slash_gives_empty_collection_like_magenta():
   assert converters.collection_name_for_root('/data/midi/') == ''
   assert (converters.note_sequence_id('a.mid', '', 'midi') ==
-          '/id/midi//' + __import__('hashlib').sha1(b'a.mid').hexdigest())
+          '/id/midi//' + hashlib.sha1(b'a.mid').hexdigest())
 
 
 def test_golden_inputs_convert_byte_identically(shared_data):

@@ -1,5 +1,6 @@
 """The bundled music21 corpus: units, conversion, the cached build."""
 
+import hashlib
 import json
 import os
 
@@ -44,8 +45,8 @@ def test_chorale_gives_its_soprano_line():
   (unit,) = [u for u in corpus.list_units(['bach'])
              if u.filename == 'bwv1.6.mxl']
   sequence, _ = corpus.convert_unit(unit)
-  assert sequence.id == '/id/musicxml/bach/' + __import__('hashlib').sha1(
-      b'bwv1.6.mxl').hexdigest()
+  assert sequence.id == ('/id/musicxml/bach/' +
+                         hashlib.sha1(b'bwv1.6.mxl').hexdigest())
   assert sequence.source_info.parser == sequence.source_info.MUSIC21
   # One monophonic line (the first part of this score is a horn, not the
   # soprano): no two notes start together.
