@@ -135,6 +135,8 @@ def format_value(value: Optional[float], kind: str) -> str:
   """One table cell: percentages for fractions, 3 decimals otherwise, '–' for null."""
   if value is None or (isinstance(value, float) and math.isnan(value)):
     return '–'
+  if isinstance(value, bool) or not isinstance(value, (int, float)):
+    return str(value)  # not a number (a hand-edited file): shown as it is
   if kind == 'percent':
     percent = 100.0 * value
     if percent != 0 and abs(percent) < 1:

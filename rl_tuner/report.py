@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pipelines import encoding
 from rl_tuner import evaluate_runs
 from rl_tuner import evaluation
 from rl_tuner import generation
@@ -135,6 +136,11 @@ def read_evaluation(eval_dir: str) -> _Evaluation:
         compositions = {k: np.asarray(data[k]) for k in data.files}
     except (OSError, ValueError) as e:
       raise ReportError('eval_dir', '%s: unreadable (%s)' % (npz, e)) from None
+    for name, notes in compositions.items():
+      if (notes.ndim != 2 or not np.issubdtype(notes.dtype, np.integer)
+          or (notes.size and (notes.min() < 0 or notes.max() >= encoding.NUM_CLASSES))):
+        raise ReportError('eval_dir', '%s: array %r is not int [N, T] of class indices 0-%d'
+                          % (npz, name, encoding.NUM_CLASSES - 1))
   return _Evaluation(eval_dir, metrics, compositions)
 
 

@@ -27,6 +27,11 @@ REWARD_TAGS = (('reward/total', 'total'), ('reward/music_theory', 'music theory'
                ('reward/log_p', 'log p (Note RNN)'))
 
 
+def _text(label) -> str:
+  """A run name as plain matplotlib text ('$' would start mathtext)."""
+  return str(label).replace('$', r'\$')
+
+
 def _pyplot():
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
@@ -67,7 +72,7 @@ def plot_reward_curves(curves: Mapping[str, Mapping[str, Tuple[np.ndarray, np.nd
     for run, series in curves.items():
       if tag in series and len(series[tag][0]):
         steps, values = series[tag]
-        ax.plot(steps, values, label=run, linewidth=1.2)
+        ax.plot(steps, values, label=_text(run), linewidth=1.2)
     ax.set_title(label)
     ax.set_xlabel('environment step')
     ax.grid(alpha=0.3)
@@ -92,8 +97,9 @@ def plot_metric_bars(entries: Mapping[str, Mapping[str, float]],
     x = np.arange(len(rows))
     for i, (name, entry, is_paper) in enumerate(series):
       values = [entry.get(key) for key, _ in rows]
-      heights = [np.nan if v is None else scale * v for v in values]
-      panel.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=name,
+      heights = [scale * v if isinstance(v, (int, float)) and not isinstance(v, bool)
+                 else np.nan for v in values]
+      panel.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=_text(name),
                 hatch='//' if is_paper else None, alpha=0.55 if is_paper else 0.95)
     panel.set_xticks(x)
     panel.set_xticklabels([label for _, label in rows], fontsize=8)
@@ -128,7 +134,7 @@ def plot_piano_rolls(compositions: Mapping[str, np.ndarray], path: str) -> str:
       ax.set_ylim(encoding.MIN_MIDI_PITCH - 1, encoding.MAX_MIDI_PITCH)
       ax.tick_params(labelsize=7)
       if c == 0:
-        ax.set_ylabel(name, fontsize=8)
+        ax.set_ylabel(_text(name), fontsize=8)
       if r == len(names) - 1:
         ax.set_xlabel('step (16th note)', fontsize=7)
   fig.tight_layout()
@@ -156,7 +162,7 @@ def plot_probability_heatmaps(notes: np.ndarray, probabilities: Mapping[str, np.
     image = ax.imshow(np.asarray(probabilities[name]).T, origin='lower', aspect='auto',
                       cmap='Reds', vmin=0.0, vmax=1.0, interpolation='nearest')
     ax.scatter(steps, notes, s=7, c='tab:blue', marker='o', label='chosen')
-    ax.set_title(name, fontsize=9)
+    ax.set_title(_text(name), fontsize=9)
     ax.set_xlabel('step')
     ax.set_yticks([0, 1] + list(range(2, encoding.NUM_CLASSES, 6)))
     ax.set_yticklabels(['hold', 'off'] + [str(i + encoding.PITCH_INDEX_OFFSET)
@@ -166,7 +172,7 @@ def plot_probability_heatmaps(notes: np.ndarray, probabilities: Mapping[str, np.
   if image is not None:
     fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label='p(next event)')
   if title:
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(_text(title), fontsize=10)
   fig.savefig(path, dpi=80)
   plt.close(fig)
   return path

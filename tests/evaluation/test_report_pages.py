@@ -56,7 +56,7 @@ def _write_evil_midi(path):
 def inputs(tmp_path_factory, tiny_note_rnn):
   """Two evaluations (corrected, legacy) of note_rnn and a run with an evil name."""
   root = tmp_path_factory.mktemp('inputs')
-  run_name = 'q_' + EVIL.replace('/', '_')
+  run_name = 'q_$x^2$_' + EVIL.replace('/', '_')  # '$' would start matplotlib mathtext
   run_dir = root / run_name
   (run_dir / 'compositions').mkdir(parents=True)
   (run_dir / 'config.json').write_text(json.dumps(dict(
@@ -141,6 +141,18 @@ def test_ab_page_has_pairs_and_buttons(pages):
   # Each pair holds one Note RNN and one tuned sample.
   models = re.findall(r'data-model="([^"]*)"', ab)
   assert models.count('note_rnn') == 3
+
+
+def test_bad_compositions_npz_is_named(tmp_path):
+  evaluate_runs.write_outputs(str(tmp_path), {'_run': {}, 'note_rnn': {}},
+                              {'note_rnn': np.full((2, 4), 40)})
+  with pytest.raises(report.ReportError, match='compositions.npz'):
+    report.read_evaluation(str(tmp_path))
+
+
+def test_non_numeric_metric_is_shown_not_fatal():
+  html = report.metrics_table_html({'_run': {}, 'note_rnn': {'notes_in_motif': EVIL}})
+  assert EVIL not in html and html_escaped(EVIL) in html
 
 
 def test_missing_metrics_is_named(tmp_path):
