@@ -183,6 +183,20 @@ def _check_run_dir(cfg: TrainConfig) -> dict:
   return old
 
 
+def _data_history(previous: dict, cfg: TrainConfig, start_step: int) -> list:
+  """Which data trained which steps: a resumed run may continue on other files."""
+  current = {'from_step': start_step, 'sequence_example_file': cfg.sequence_example_file,
+             'eval_sequence_example_file': cfg.eval_sequence_example_file}
+  history = list(previous.get('data_history') or [])
+  if not history:
+    return [current]
+  last = history[-1]
+  if (last['sequence_example_file'], last['eval_sequence_example_file']) != (
+      current['sequence_example_file'], current['eval_sequence_example_file']):
+    history.append(current)
+  return history
+
+
 def _write_config(cfg: TrainConfig, trainer: _Trainer, extra: dict) -> None:
   record = trainer.model.config_dict()
   record.update({
@@ -217,12 +231,19 @@ def train(cfg: TrainConfig) -> dict:
     logging.warning('No examples in %s: training without evaluation.', ', '.join(eval_files))
     eval_files = []
   os.makedirs(cfg.run_dir, exist_ok=True)
-  _check_run_dir(cfg)
+  previous = _check_run_dir(cfg)
   tf.keras.utils.set_random_seed(cfg.seed)
   trainer = _Trainer(cfg)
   trainer.restore()
   start_step = int(trainer.step.numpy())
-  _write_config(cfg, trainer, {'status': 'training'})
+  history = _data_history(previous, cfg, start_step)
+  if (len(history) > 1 and history[-1]['from_step'] == start_step
+      and history[-1]['eval_sequence_example_file'] != history[-2]['eval_sequence_example_file']):
+    # Losses on another eval set are not comparable: the next evaluation sets best/ afresh.
+    logging.info('Eval data changed at step %d: best/ will be replaced by the next evaluation.',
+                 start_step)
+    trainer.best_eval_loss.assign(np.inf)
+  _write_config(cfg, trainer, {'status': 'training', 'data_history': history})
 
   train_ds = dataset_lib.make_dataset(train_files, cfg.hparams.batch_size, training=True,
                                       seed=cfg.seed + start_step, bucket=cfg.bucket)
@@ -295,7 +316,7 @@ def train(cfg: TrainConfig) -> dict:
             'best': model_lib.read_best_info(cfg.run_dir),
             'steps_per_sec': steps_run / elapsed if steps_run else None}
   config_lib.write_json_atomic(os.path.join(cfg.run_dir, 'metrics.json'), result)
-  _write_config(cfg, trainer, {'status': 'done', 'final': result})
+  _write_config(cfg, trainer, {'status': 'done', 'final': result, 'data_history': history})
   writer.close()
   return result
 
