@@ -175,8 +175,13 @@ class Tuner:
     """Gradient steps over experience [K, E, T+1, ...]: returns the K losses."""
     num = tf.shape(experience.reward)[0]
 
+    # DqnAgent sums the TD loss over an episode's steps; weighting each episode by
+    # 1/T makes it the original's MSE, a mean over transitions.
+    weight = tf.constant(1.0 / self.config.num_notes, tf.float32)
+
     def body(i, losses):
-      loss = self.agent.train(tf.nest.map_structure(lambda x: x[i], experience)).loss
+      loss = self.agent.train(tf.nest.map_structure(lambda x: x[i], experience),
+                              weights=weight).loss
       return i + 1, losses.write(i, loss)
 
     _, losses = tf.while_loop(
