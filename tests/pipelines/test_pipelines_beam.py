@@ -82,7 +82,9 @@ def test_create_melody_dataset_matches_magenta_golden(shared_data, tmp_path):
   out = tmp_path / 'ds'
   proc = lib.run_bin('create_melody_dataset', '--config=basic_rnn',
                      '--input=%s' % (golden / 'note_sequences.tfrecord'),
-                     '--output_dir=%s' % out, '--eval_ratio=0.0')
+                     '--output_dir=%s' % out, '--eval_ratio=0.0',
+                     '--direct_num_workers=2',
+                     '--direct_running_mode=multi_processing')
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'Processed 18 inputs total. Produced 2 outputs.' in proc.stdout
   expected = lib.read_tfrecord(golden / 'melody_dataset' /
