@@ -191,16 +191,23 @@ def load_primers(settings: Dict[str, Any]) -> Optional[np.ndarray]:
 def _midi_primer(path: Optional[str]) -> np.ndarray:
   """The first melody of a MIDI file, unsquashed (its pitches must lie in 48-83)."""
   import note_seq  # pylint: disable=g-import-not-at-top
+  from pipelines import limits  # pylint: disable=g-import-not-at-top
+  from pipelines import melody_extraction  # pylint: disable=g-import-not-at-top
   if not path or not os.path.isfile(path):
     raise SettingsError('midi_primer', 'no such file: %s' % path)
   try:
-    sequence = note_seq.midi_file_to_note_sequence(path)
+    limits.check_file_size(path, limits.DEFAULT_MAX_FILE_BYTES)
+    with open(path, 'rb') as f:
+      data = f.read()
+    limits.check_midi_ticks(data, path)
+    sequence = note_seq.midi_to_note_sequence(data)
+    quantized = note_seq.quantize_note_sequence(sequence, encoding.STEPS_PER_QUARTER)
+    melodies, _ = melody_extraction.extract_melodies(
+        quantized, min_bars=0, min_unique_pitches=1, gap_bars=float('inf'),
+        ignore_polyphonic_notes=True)
   except Exception as e:  # pylint: disable=broad-except
-    raise SettingsError('midi_primer', '%s: not a readable MIDI file (%s)' % (path, e)) from None
-  quantized = note_seq.quantize_note_sequence(sequence, encoding.STEPS_PER_QUARTER)
-  melodies, _ = note_seq.melodies_lib.extract_melodies(
-      quantized, min_bars=0, min_unique_pitches=1, gap_bars=float('inf'),
-      ignore_polyphonic_notes=True)
+    raise SettingsError('midi_primer', '%s: not a usable MIDI primer (%s)' % (
+        path, str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
   if not melodies:
     raise SettingsError('midi_primer', '%s: no melody found' % path)
   events = np.asarray(list(melodies[0]), np.int64)
