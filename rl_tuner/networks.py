@@ -177,6 +177,9 @@ class NoteRnnQNetwork(network.Network):
       primer = tf.convert_to_tensor(observation['primer'])
       if has_time:
         primer = primer[:, 0]
+      # tf-agents builds the variables on a random sample of the (unbounded) int spec;
+      # real rows are already in [0, M) and stay unchanged.
+      primer = tf.math.floormod(primer, tf.shape(self._primers, out_type=primer.dtype)[0])
       start_state = self.primed_state(primer)
     else:
       start_state = self.zero_state(batch)
