@@ -239,7 +239,12 @@ def bundle_variables(path: str) -> dict:
     ckpt = os.path.join(tmp, 'model.ckpt')
     with open(ckpt, 'wb') as f:
       f.write(bundle.checkpoint_file[0])
-    return read_checkpoint_variables(ckpt)
+    try:
+      return read_checkpoint_variables(ckpt)
+    except (tf.errors.OpError, ValueError) as e:
+      raise CheckpointFormatError('%s: the bundle\'s checkpoint_file is not a readable '
+                                  'TensorFlow checkpoint (%s)'
+                                  % (path, str(e).splitlines()[0])) from None
 
 
 def load_bundle(path: str, scope: Optional[str] = None) -> model_lib.NoteRnn:

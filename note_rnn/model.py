@@ -279,9 +279,18 @@ def layer_sizes_from_our_checkpoint(prefix: str) -> tuple:
 
 def restore_weights(model: NoteRnn, prefix: str) -> NoteRnn:
   """Restores the model part of one of our checkpoints (best/ or a training checkpoint)."""
-  status = tf.train.Checkpoint(model=model).read(prefix)
-  status.expect_partial()
-  status.assert_existing_objects_matched()
+  try:
+    status = tf.train.Checkpoint(model=model).read(prefix)
+    status.expect_partial()
+    status.assert_existing_objects_matched()
+  except (AssertionError, ValueError, tf.errors.OpError) as e:
+    try:
+      names = ', '.join(sorted(n for n, _ in tf.train.list_variables(prefix))) or '(none)'
+    except (ValueError, tf.errors.OpError):
+      names = '(unreadable)'
+    raise ValueError('%s: not the weights of a Note RNN of ours with layer sizes %s (%s). '
+                     'It holds: %s' % (prefix, list(model.layer_sizes),
+                                       str(e).splitlines()[0][:200], names[:2000])) from None
   return model
 
 
