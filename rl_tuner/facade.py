@@ -32,7 +32,8 @@ rl_tuner/README.md):
 - `summary_writer` is accepted but TensorBoard events always go to
   `<output_dir>/tb` (the run dir layout); a writer object is not written to.
 - `semantics` ('corrected' by default, 'legacy' for the original's rewards and
-  statistics) and `key` are ours.
+  statistics), `key` and `num_parallel_envs` (compositions collected together;
+  `train` rounds `num_steps` up to whole rounds of them) are ours.
 """
 
 import dataclasses
@@ -152,7 +153,8 @@ class RLTuner:
                initialize_immediately: bool = True,
                # Ours.
                semantics: str = 'corrected',
-               key: str = 'C'):
+               key: str = 'C',
+               num_parallel_envs: Optional[int] = None):
     """Checks the arguments and builds the run's config (see Magenta's docstring).
 
     Raises:
@@ -198,6 +200,7 @@ class RLTuner:
     self.summary_writer = summary_writer
     self.semantics = semantics
     self.key = key
+    self.num_parallel_envs = num_parallel_envs
     # Magenta silently replaces the reward mode of g and pure_rl (their reward is
     # λ·R_MT only); keep that, but only for the modes that would add log p.
     self.reward_mode = reward_mode
@@ -263,7 +266,9 @@ class RLTuner:
         target_network_update_rate=float(h.target_network_update_rate),
         batch_size=int(h.minibatch_size), train_every_n=int(h.train_every_nth),
         replay_capacity=int(h.max_experience), output_every_nth=int(self.output_every_nth),
-        final_eval_compositions=0, num_midi_compositions=0)
+        final_eval_compositions=0, num_midi_compositions=0,
+        **({'num_parallel_envs': int(self.num_parallel_envs)}
+           if self.num_parallel_envs else {}))
 
   # ------------------------------------------------------------------- models
 

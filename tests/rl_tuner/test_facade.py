@@ -79,7 +79,9 @@ def test_notebook_flow(tmp_path, shared_data):
   rlt = rl_tuner.RLTuner(output_dir, dqn_hparams=hparams, algorithm='q',
                          reward_scaler=1.0, output_every_nth=100,
                          note_rnn_checkpoint_dir=str(checkpoint_dir),
-                         num_notes_in_melody=32, exploration_mode='egreedy')
+                         note_rnn_checkpoint_file=str(checkpoint_dir / 'model.ckpt-1994'),
+                         num_notes_in_melody=32, exploration_mode='egreedy',
+                         num_parallel_envs=8)
   rlt.train(num_steps=300, exploration_period=200)
   assert rlt.env_steps >= 300
 
@@ -101,7 +103,7 @@ def test_notebook_flow(tmp_path, shared_data):
   assert os.path.isdir(os.path.join(saved, 'policy'))
 
   restored = rl_tuner.RLTuner(str(tmp_path / 'other'), algorithm='q',
-                              note_rnn_checkpoint_dir=str(checkpoint_dir))
+                              note_rnn_checkpoint_file=str(checkpoint_dir / 'model.ckpt-1994'))
   restored.restore_from_directory(str(tmp_path / 'saved'))
   # The restored policy is the saved one: same greedy composition from the same
   # priming note.
