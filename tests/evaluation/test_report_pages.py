@@ -249,3 +249,20 @@ def test_ab_buttons_tally_and_store_choices(pages, tmp_path):
   assert '|CHOSEN:3|STORED:1' in text
   counts = [int(n) for n in re.findall(r'preferred (\d+) of 3', text)]
   assert sum(counts) == 3
+
+
+def test_without_fluidsynth_the_report_says_so_and_keeps_the_rest(inputs, tmp_path,
+                                                                  monkeypatch):
+  monkeypatch.setattr(midi_output.shutil, 'which', lambda name: None)
+  assert 'fluidsynth' in midi_output.audio_available()
+  with pytest.raises(midi_output.AudioUnavailable, match='fluid-soundfont-gm'):
+    midi_output.render_wav('x.mid', str(tmp_path / 'x.wav'))
+  logs = []
+  paths = report.build_report(report.ReportConfig(
+      output_dir=str(tmp_path / 'r'), eval_dirs=inputs['eval_dirs'][:1], num_samples=1,
+      num_ab_pairs=1), log=logs.append)
+  page = open(paths['report'], encoding='utf-8').read()
+  assert 'No audio: fluidsynth is not installed' in page
+  assert '<audio' not in page and '<table class="metrics"' in page
+  assert 'download=' in page  # the MIDI links stay
+  assert any('no audio' in line for line in logs)
