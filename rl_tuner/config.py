@@ -104,6 +104,14 @@ class RLTunerConfig:
     return cls(**values)
 
 
+# Upper bounds that keep a typo from exhausting memory (the replay buffer is
+# allocated up front) or from never finishing.
+MAX_BATCH_SIZE = 65536
+MAX_REPLAY_CAPACITY = 10_000_000
+MAX_EVAL_COMPOSITIONS = 10_000_000
+MAX_SEED = 2 ** 31 - 1
+
+
 def _range_checks(c: RLTunerConfig) -> List[Tuple[str, bool, str]]:
   return [
       ('num_notes', 1 <= c.num_notes <= 512, 'must be in [1, 512]'),
@@ -115,22 +123,27 @@ def _range_checks(c: RLTunerConfig) -> List[Tuple[str, bool, str]]:
        'must be in [0, 1]'),
       ('discount_rate', 0.0 <= c.discount_rate <= 1.0, 'must be in [0, 1]'),
       ('learning_rate', 0.0 < c.learning_rate <= 10.0, 'must be in (0, 10]'),
-      ('adam_epsilon', c.adam_epsilon > 0.0, 'must be > 0'),
-      ('gradient_clipping', c.gradient_clipping > 0.0, 'must be > 0'),
+      ('adam_epsilon', math.isfinite(c.adam_epsilon) and c.adam_epsilon > 0.0,
+       'must be a finite number > 0'),
+      ('gradient_clipping', math.isfinite(c.gradient_clipping) and c.gradient_clipping > 0.0,
+       'must be a finite number > 0'),
       ('target_network_update_rate', 0.0 < c.target_network_update_rate <= 1.0,
        'must be in (0, 1]'),
       ('reward_scaler', math.isfinite(c.reward_scaler) and c.reward_scaler >= 0.0,
        'must be a finite number >= 0'),
-      ('batch_size', c.batch_size >= 1, 'must be >= 1'),
+      ('batch_size', 1 <= c.batch_size <= MAX_BATCH_SIZE, 'must be in [1, %d]' % MAX_BATCH_SIZE),
       ('train_every_n', c.train_every_n >= 1, 'must be >= 1'),
-      ('replay_capacity', c.replay_capacity >= c.num_notes,
-       'must be >= num_notes (one episode)'),
+      ('replay_capacity', c.num_notes <= c.replay_capacity <= MAX_REPLAY_CAPACITY,
+       'must be in [num_notes (one episode), %d] (the buffer is allocated up front)'
+       % MAX_REPLAY_CAPACITY),
       ('min_replay_transitions', c.min_replay_transitions >= 1, 'must be >= 1'),
       ('output_every_nth', c.output_every_nth >= 1, 'must be >= 1'),
       ('checkpoint_every_n', c.checkpoint_every_n >= 1, 'must be >= 1'),
       ('num_checkpoints_to_keep', c.num_checkpoints_to_keep >= 2,
        'must be >= 2 (a corrupt latest checkpoint falls back to the previous one)'),
-      ('final_eval_compositions', c.final_eval_compositions >= 0, 'must be >= 0'),
+      ('final_eval_compositions', 0 <= c.final_eval_compositions <= MAX_EVAL_COMPOSITIONS,
+       'must be in [0, %d]' % MAX_EVAL_COMPOSITIONS),
+      ('seed', 0 <= c.seed <= MAX_SEED, 'must be in [0, %d]' % MAX_SEED),
       ('num_midi_compositions', 0 <= c.num_midi_compositions <= 1000, 'must be in [0, 1000]'),
   ]
 
