@@ -255,7 +255,7 @@ class _ModelCache:
       try:
         self._note_rnns[key] = note_rnn.load(key)
       except (OSError, ValueError) as e:
-        raise SettingsError('note_rnn_checkpoint', 'cannot load the Note RNN %s: %s'
+        raise SettingsError('note_rnn_checkpoint', 'cannot load the Note RNN (%s): %s'
                             % (_show(key), e)) from None
     return self._note_rnns[key]
 
