@@ -44,6 +44,7 @@ def random_priming_notes(num_compositions: int, *, semantics: str = 'corrected',
   """
   if semantics not in SEMANTICS:
     raise ValueError('semantics must be one of %s, got %r' % (SEMANTICS, semantics))
+  _check_seed(seed)
   rng = np.random.default_rng([seed, 0x5052494d])  # a stream apart from sampling's
   if semantics == 'legacy':
     low, high = 0, encoding.NUM_CLASSES - 1
@@ -80,6 +81,11 @@ def primer_prefixes(primers: np.ndarray, num_compositions: int, *,
     rng = np.random.default_rng([seed, 0x524d4944])
     rows = rng.integers(0, primers.shape[0], size=num_compositions)
   return primers[rows].astype(np.int32)
+
+
+def _check_seed(seed: int) -> None:
+  if not 0 <= int(seed) < 2**63:
+    raise ValueError('seed must be in [0, 2**63), got %d' % seed)
 
 
 def _check_indices(array: np.ndarray, name: str) -> None:
@@ -240,6 +246,7 @@ def generate_from_prefixes(
   """
   if policy not in POLICIES:
     raise ValueError('policy must be one of %s, got %r' % (POLICIES, policy))
+  _check_seed(seed)
   prefixes = _as_prefix(prefixes)
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)

@@ -200,3 +200,15 @@ def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
   expected = generation.score_log_p(prior, priming, notes).mean()
   assert result['q']['mean_log_p'] == pytest.approx(expected, abs=1e-5)
   assert result['g']['mean_log_p'] != result['q']['mean_log_p']
+
+
+@pytest.mark.parametrize('flag, value', [
+    ('seed', '-1'), ('num_compositions', '1000000000000'), ('num_compositions', '0'),
+    ('batch_size', '0'), ('output_dir', '/etc/hostname'), ('key', 'H_major'),
+])
+def test_bad_flags_fail_naming_the_flag(python_exe, tmp_path, flag, value):
+  args = ['--output_dir=' + str(tmp_path / 'o'), '--%s=%s' % (flag, value)]
+  done = _run(python_exe, *args)
+  assert done.returncode != 0
+  assert '--' + flag in done.stderr.strip().splitlines()[-1]
+  assert not (tmp_path / 'o').exists()
