@@ -23,6 +23,7 @@ from rl_tuner import generation
 
 SHIPPED = 'shipped'
 RANDOM_MIDI_PRIMER_STEPS = 16
+PRIMING_MODES = ('random_note', 'single_midi', 'random_midi', 'primer_melody')
 METRICS_JSON = 'metrics.json'
 METRICS_MD = 'metrics.md'
 COMPOSITIONS_NPZ = 'compositions.npz'
@@ -135,6 +136,7 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
         raise SettingsError(flag, '--%s=%s disagrees with run %s, whose config.json has %s=%s '
                             '(a tuned run\'s settings come from its config.json)'
                             % (flag, _show(value), run_dir, flag, _show(settings[flag])))
+    _check_run_settings(run_dir, settings)
     name = os.path.basename(os.path.normpath(run_dir))
     if name in names:
       raise SettingsError('run_dir', 'two models would both be named %r (%s and %s); '
@@ -157,6 +159,23 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
     base.update(first.settings)
   base.update(config.explicit)
   return [ModelSpec(name=evaluation.NOTE_RNN_NAME, settings=base)] + runs
+
+
+def _check_run_settings(run_dir: str, settings: Dict[str, Any]) -> None:
+  """A run's config.json values that evaluation uses, checked (a hand-edited file)."""
+  from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+  where = os.path.join(run_dir, 'config.json')
+  num_notes = settings['num_notes']
+  if isinstance(num_notes, bool) or not isinstance(num_notes, int) or not 1 <= num_notes <= 512:
+    raise SettingsError('run_dir', '%s: num_notes must be an int in [1, 512], got %r'
+                        % (where, num_notes))
+  try:
+    music_theory.parse_key(str(settings['key']))
+  except ValueError as e:
+    raise SettingsError('run_dir', '%s: %s' % (where, e)) from None
+  if settings['priming_mode'] not in PRIMING_MODES:
+    raise SettingsError('run_dir', '%s: priming_mode must be one of %s, got %r'
+                        % (where, ', '.join(PRIMING_MODES), settings['priming_mode']))
 
 
 def _show(value: Any) -> str:

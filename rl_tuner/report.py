@@ -176,8 +176,8 @@ def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]
             else:
               number = float(tf.make_ndarray(value.tensor))
             points[value.tag][int(event.step)] = number
-    except (tf.errors.DataLossError, ValueError):
-      continue  # a run still writing its last event file: keep what was read
+    except Exception:  # pylint: disable=broad-except
+      continue  # a damaged or half-written event file: keep what was read
   return {tag: (np.array(sorted(p)), np.array([p[s] for s in sorted(p)]))
           for tag, p in points.items() if p}
 

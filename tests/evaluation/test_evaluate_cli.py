@@ -137,6 +137,14 @@ def test_runs_that_disagree_or_share_a_name(tmp_path):
     evaluate_runs.resolve_models(_config(tmp_path, [a, c]))
 
 
+@pytest.mark.parametrize('config', [dict(num_notes='32'), dict(num_notes=0),
+                                    dict(key='H'), dict(priming_mode='telepathy')])
+def test_bad_run_config_values_are_named(tmp_path, config):
+  run = _fake_run(tmp_path, 'r', **config)
+  with pytest.raises(evaluate_runs.SettingsError, match='config.json'):
+    evaluate_runs.resolve_models(_config(tmp_path, [run]))
+
+
 def test_run_without_config_is_named(tmp_path):
   (tmp_path / 'empty').mkdir()
   with pytest.raises(evaluate_runs.SettingsError, match='config.json'):
