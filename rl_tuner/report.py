@@ -527,7 +527,7 @@ def _ab_body(config, samples, audio_problem) -> str:
     parts.append('<div class="pair" data-pair="%d">' % i)
     parts.append('<h3>Pair %d</h3>' % (i + 1))
     for label, sample in zip('AB', pair):
-      parts.append('<div class="sample"><b>%s</b> %s<br>%s<br>'
+      parts.append('<div class="sample"><b>%s</b><br>%s<br>%s<br>'
                    '<button type="button" class="choice" data-model="%s">prefer %s</button>'
                    '</div>' % (label, _audio(sample), _midi_link(sample.midi_file,
                                                                   'MIDI ' + label),
