@@ -193,7 +193,13 @@ def build_config(flagfile: str, overrides: dict):
 
   values = {name: convert(name, text) for name, text in raw.items()}
   values.update(overrides)
-  return config_lib.RLTunerConfig(**values)
+  config = config_lib.RLTunerConfig(**values)
+  if (config.canonical_algorithm in config_lib.ALGORITHMS_WITHOUT_LOG_P
+      and config.reward_mode == FORCED['reward_mode']):
+    # g and pure_rl optimise the same objective with log p in the target (g) or
+    # nowhere (pure_rl): their reward is lambda * R_MT (music_theory_only).
+    config.reward_mode = None
+  return config
 
 
 class Checker:
