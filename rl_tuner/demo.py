@@ -119,8 +119,10 @@ def tune_evaluate_report(output_dir: str, *, num_steps: int = DEFAULT_NUM_STEPS,
   run_dir = os.path.join(output_dir, 'q')
   config = config_from_flagfile(
       config_path, output_dir=run_dir, overwrite=True, num_steps=num_steps,
-      exploration_period=num_steps // 2, note_rnn_checkpoint=note_rnn_checkpoint,
-      final_eval_compositions=0, num_midi_compositions=3)
+      note_rnn_checkpoint=note_rnn_checkpoint, final_eval_compositions=0,
+      num_midi_compositions=3)
+  # Explore as the flagfile says, but never for more than half of a short budget.
+  config.exploration_period = min(config.exploration_period, num_steps // 2)
   start = _stage(log, stage, total, 'tuning it with q for %d environment steps (%s)'
                  % (num_steps, os.path.relpath(config_path, REPO_DIR)))
   try:
