@@ -121,7 +121,9 @@ def restore_latest_good(checkpoint: tf.train.Checkpoint, manager: tf.train.Check
   """
   for prefix in reversed(list(manager.checkpoints)):
     try:
-      checkpoint.restore(prefix).assert_existing_objects_matched()
+      status = checkpoint.restore(prefix)
+      status.assert_existing_objects_matched()
+      status.expect_partial()  # optimizer slots appear at the first gradient step
       return prefix
     except Exception as e:  # pylint: disable=broad-except  (any unreadable file)
       reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
