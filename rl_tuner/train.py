@@ -224,6 +224,8 @@ class Tuner:
         notes, log_probs, rewards['total'], rows if self.primers is not None else None))
     self.env_steps.assign_add(notes.shape[0] * c.num_notes)
     rewards['notes'] = notes
+    # log p_prior of the played notes, also for g and pure_rl, whose reward omits it.
+    rewards['prior_log_p'] = collect.action_log_probs(notes, log_probs)
     return rewards
 
   def policy_weights(self):
@@ -267,7 +269,7 @@ def _summaries(writer, step: int, rewards, losses, eps: float, rate: float) -> N
   with writer.as_default(step=step):
     tf.summary.scalar('reward/total', float(np.mean(rewards['total'])))
     tf.summary.scalar('reward/music_theory', float(np.mean(rewards['music_theory'])))
-    tf.summary.scalar('reward/log_p', float(np.mean(rewards['log_p'])))
+    tf.summary.scalar('reward/log_p', float(np.mean(rewards['prior_log_p'])))
     if losses.size:
       tf.summary.scalar('train/loss', float(np.mean(losses)))
     tf.summary.scalar('train/epsilon', eps)
@@ -309,11 +311,11 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
       eps = float(tuner.collector.epsilon(steps)) if c.exploration_mode == 'egreedy' else 0.0
       _summaries(writer, steps, rewards, last_losses, eps, rate)
       log('step %d/%d  %.0f env-steps/s  %d gradient steps  loss %.4g  reward/note %.3f '
-          '(music theory %.3f, log p %.3f)  epsilon %.3f' % (
+          '(music theory %.3f; log p_prior of the notes %.3f)  epsilon %.3f' % (
               steps, c.num_steps, rate, int(tuner.train_step.numpy()),
               float(np.mean(last_losses)) if last_losses.size else float('nan'),
               float(np.mean(rewards['total'])), float(np.mean(rewards['music_theory'])),
-              float(np.mean(rewards['log_p'])), eps))
+              float(np.mean(rewards['prior_log_p'])), eps))
       last_log_steps = steps
     if on_check is not None and check_every and steps // check_every > last_check:
       last_check = steps // check_every
