@@ -22,7 +22,6 @@ from tf_agents.policies import boltzmann_policy
 from tf_agents.policies import epsilon_greedy_policy
 from tf_agents.policies import greedy_policy
 from tf_agents.policies import q_policy
-from tf_agents.trajectories import time_step as ts
 from tf_agents.utils import common
 
 from rl_tuner import networks
@@ -132,6 +131,3 @@ def make_agent(algorithm: str, time_step_spec, action_spec, q_network, *,
   agent.initialize()
   return agent
 
-
-def time_step_spec_for(observation_spec):
-  return ts.time_step_spec(observation_spec)

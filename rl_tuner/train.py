@@ -14,9 +14,6 @@ stops at the same step count; `overwrite` starts fresh; a NaN/Inf loss or reward
 stops the run naming the step and the term, keeping the last good checkpoint.
 """
 
-import dataclasses
-import json
-import math
 import os
 import sys
 import time
