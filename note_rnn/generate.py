@@ -28,6 +28,7 @@ from note_rnn import loading
 from note_rnn import model as model_lib
 from note_rnn import sample as sample_lib
 from pipelines import encoding
+from pipelines import limits
 from pipelines import melody_extraction
 
 DEFAULT_QPM = 120.0
@@ -61,7 +62,12 @@ def primer_sequence(primer_melody: Optional[Sequence[int]] = None,
     raise ValueError('give a primer melody or a primer MIDI, not both')
   qpm = qpm or DEFAULT_QPM
   if primer_midi:
-    seq = note_seq.midi_file_to_note_sequence(primer_midi)
+    # Bounded like the converters: pretty_midi allocates one float per tick.
+    limits.check_file_size(primer_midi, limits.DEFAULT_MAX_FILE_BYTES)
+    with open(primer_midi, 'rb') as f:
+      data = f.read()
+    limits.check_midi_ticks(data, primer_midi)
+    seq = note_seq.midi_to_note_sequence(data)
     if seq.tempos and seq.tempos[0].qpm:
       qpm = seq.tempos[0].qpm
     return seq, qpm
