@@ -195,7 +195,7 @@ def test_train_rl_tuner_survives_kill_9_at_random_moments(tmp_path, tiny_prior):
   cwd = tmp_path / 'cwd'
   cwd.mkdir()
   ckpt_dir = run_dir / 'checkpoints'
-  num_steps = 1536
+  num_steps = 768
   args = [sys.executable, str(TRAIN_RL), '--output_dir=%s' % run_dir,
           '--note_rnn_checkpoint=%s' % tiny_prior, '--num_notes=8',
           '--num_parallel_envs=8', '--num_steps=%d' % num_steps,
@@ -205,19 +205,17 @@ def test_train_rl_tuner_survives_kill_9_at_random_moments(tmp_path, tiny_prior):
           '--num_midi_compositions=0', '--seed=3']
   env = _env(tmp_path)
   kills = refused = 0
-  for attempt in range(3):
+  for attempt in range(2):
     log = tmp_path / ('attempt%d.log' % attempt)
     with open(log, 'w') as out:
       proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
                               env=env, cwd=cwd)
     try:
       before = _index_files(ckpt_dir)
-      # Wait for this attempt's first new checkpoint, then a random extra
-      # number of checkpoints and a random fraction of a round.
-      target = len(before) + 1 + rng.randrange(3)
-      _wait_for(lambda: len(_index_files(ckpt_dir) | before) >= target or
-                len(_index_files(ckpt_dir) - before) >= 1 + rng.randrange(2),
-                proc)
+      # A random number (1 or 2) of this attempt's checkpoints, then a random
+      # fraction of a round: the kill lands anywhere, checkpoint writes included.
+      need = 1 + rng.randrange(2)
+      _wait_for(lambda: len(_index_files(ckpt_dir) - before) >= need, proc)
       time.sleep(rng.uniform(0.0, 0.4))
       if attempt == 0 and proc.poll() is None:
         # A second live run into the same directory refuses at once.
@@ -247,7 +245,10 @@ def test_train_rl_tuner_survives_kill_9_at_random_moments(tmp_path, tiny_prior):
   # Outputs only under --output_dir: the working directory and $HOME are
   # untouched, and the run dir holds only the run's own names.
   assert not os.listdir(cwd)
-  assert not [p for p in pathlib.Path(env['HOME']).rglob('*') if p.is_file()]
+  # (Keras itself writes ~/.keras/keras.json on import; nothing else may.)
+  home = pathlib.Path(env['HOME'])
+  assert not [p for p in home.rglob('*') if p.is_file() and
+              p != home / '.keras' / 'keras.json']
   from rl_tuner import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   allowed = set(run_dir_lib.OUTPUT_NAMES) | {run_dir_lib.LOCK_FILE}
   assert set(os.listdir(run_dir)) <= allowed, os.listdir(run_dir)
@@ -345,16 +346,12 @@ def test_rl_tuner_nan_in_the_log_p_term_stops_naming_it(tmp_path, tiny_prior,
              output_every_nth=32, checkpoint_every_n=64,
              final_eval_compositions=0, num_midi_compositions=0, seed=3)
   train.train_eval(_base_config(**cfg), log=lambda _: None)
-  real = np.log
-  calls = {'n': 0}
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  real = tf.nn.log_softmax
 
   def poisoned_log_softmax(logits, *args, **kwargs):
-    calls['n'] += 1
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    return tf.nn.log_softmax(logits, *args, **kwargs) - np.inf
+    return real(logits, *args, **kwargs) - np.inf
 
-  del real
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   monkeypatch.setattr(tf.nn, 'log_softmax', poisoned_log_softmax)
   cfg['num_steps'] = 128
   with pytest.raises(train.TrainingDiverged) as info:
