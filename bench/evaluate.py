@@ -23,6 +23,7 @@ exported to the RL Tuner's TF1 checkpoint layout, and prints the ratio. The goal
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def time_ours(args):
                 batch_size=args.batch_size, repeats=args.repeats,
                 compositions_per_sec=round(args.compositions / statistics.median(times), 1),
                 best_compositions_per_sec=round(args.compositions / min(times), 1),
-                warmup_seconds=round(warmup, 2), note_rnn=desc, semantics=args.semantics)
+                warmup_seconds=round(warmup, 2), note_rnn=desc, semantics=args.semantics,
+                load_average=round(os.getloadavg()[0], 1))
     print(json.dumps(line), flush=True)
     results.append(line)
   return prior, results
@@ -110,11 +112,15 @@ def time_cli(args):
                '--num_compositions=100000', '--save_compositions', '--output_dir=' + tmp]
     if args.note_rnn:
       command.append('--note_rnn_checkpoint=' + args.note_rnn)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=REPO)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
   line = dict(impl='rl_tuner', case='cli_100k', command=' '.join(command[1:-1]),
-              seconds=round(seconds, 2), returncode=done.returncode)
+              seconds=round(seconds, 2), cpu_seconds=round(cpu, 2),
+              load_average=round(os.getloadavg()[0], 1), returncode=done.returncode)
   if done.returncode != 0:
     line['error'] = done.stderr[-1500:]
   print(json.dumps(line), flush=True)
