@@ -4,7 +4,7 @@ Training never depends on plotting (the original's plotting crashed its TF2 port
 magenta PR #1970), so matplotlib stays here.
 """
 
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
