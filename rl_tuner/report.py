@@ -11,11 +11,8 @@ Every string that comes from an input file (run names, file names, MIDI track
 names, config values, metric names) is HTML-escaped where it is written.
 """
 
-import base64
 import dataclasses
 import glob
-import hashlib
-import html
 import json
 import os
 import re
@@ -28,6 +25,8 @@ from rl_tuner import evaluate_runs
 from rl_tuner import evaluation
 from rl_tuner import generation
 from rl_tuner import midi_output
+from rl_tuner import report_ab
+from rl_tuner import report_html
 from rl_tuner import report_plots
 
 REPORT_HTML = 'report.html'
@@ -35,22 +34,6 @@ AB_HTML = 'ab.html'
 CONFIG_ROWS = ('algorithm', 'num_steps', 'reward_mode', 'reward_scaler', 'semantics', 'key',
                'num_notes', 'priming_mode', 'exploration_mode', 'discount_rate',
                'note_rnn_checkpoint', 'seed')
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;
-color:#222}
-table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}
-th{background:#f3f3f3} td.paper,th.paper{color:#666;background:#fafafa}
-img{max-width:100%;border:1px solid #eee}
-.sample{display:inline-block;margin:0.3em 1em 0.6em 0;vertical-align:top}
-.note{color:#666;font-size:0.9em} code{background:#f4f4f4;padding:0 3px}
-.pair{border:1px solid #ddd;border-radius:6px;padding:0.6em 1em;margin:0.8em 0}
-.pair button{margin:0.3em 0.6em 0.3em 0;padding:0.3em 1.2em}
-.chosen{background:#cfe8cf}
-"""
-
-
 class ReportError(ValueError):
   """An input the report cannot use; the message names the file or flag."""
 
@@ -90,26 +73,8 @@ class _Run:
   config: Dict[str, Any]
 
 
-@dataclasses.dataclass
-class _Sample:
-  model: str
-  index: int
-  notes: np.ndarray
-  midi_file: str
-  wav_file: Optional[str]
-
-
-def _esc(value: Any) -> str:
-  return html.escape(str(value), quote=True)
-
-
 def _safe_file_part(name: str) -> str:
   return re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:60] or 'model'
-
-
-def _data_uri(path: str, mime: str) -> str:
-  with open(path, 'rb') as f:
-    return 'data:%s;base64,%s' % (mime, base64.b64encode(f.read()).decode('ascii'))
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -267,10 +232,11 @@ def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Di
   sections.append(_samples_section(samples, audio_problem, config.num_samples))
   sections.append(_runs_section(runs))
   report_path = os.path.join(config.output_dir, REPORT_HTML)
-  _write_page(report_path, 'RL Tuner report', ''.join(sections))
+  report_html.write_page(report_path, 'RL Tuner report', ''.join(sections))
   ab_path = os.path.join(config.output_dir, AB_HTML)
-  _write_page(ab_path, 'RL Tuner: blind A/B listening',
-              _ab_body(config, samples, audio_problem), script=_AB_SCRIPT)
+  report_html.write_page(ab_path, 'RL Tuner: blind A/B listening',
+              report_ab.ab_body(samples, seed=config.seed, num_pairs=config.num_ab_pairs,
+                                audio_problem=audio_problem), script=report_ab.AB_SCRIPT)
   log('report: wrote %s and %s' % (report_path, ab_path))
   return {'report': report_path, 'ab': ab_path}
 
@@ -295,7 +261,7 @@ def _collect_compositions(config, evaluations, models, model_names, log):
   return out
 
 
-def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[_Sample]]:
+def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[report_html.Sample]]:
   samples = {}
   for index_model, (name, notes) in enumerate(notes_by_model.items()):
     part = '%02d_%s' % (index_model, _safe_file_part(name))
@@ -309,7 +275,7 @@ def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[_S
           wav = midi_output.render_wav(stem + '.mid', stem + '.wav', sample_rate=16000)
         except midi_output.AudioUnavailable as e:
           log('report: %s' % e)
-      samples[name].append(_Sample(name, i, row, stem + '.mid', wav))
+      samples[name].append(report_html.Sample(name, i, row, stem + '.mid', wav))
   return samples
 
 
@@ -319,8 +285,8 @@ def _header(config, evaluations, runs) -> str:
   parts = ['<h1>RL Tuner report</h1>',
            '<p class="note">Runs: %s. Evaluations: %s. The blind listening test is in '
            '<a href="%s">%s</a>.</p>' % (
-               ', '.join('<code>%s</code>' % _esc(r.path) for r in runs) or 'none',
-               ', '.join('<code>%s</code> (%s semantics)' % (_esc(e.path), _esc(e.semantics))
+               ', '.join('<code>%s</code>' % report_html.esc(r.path) for r in runs) or 'none',
+               ', '.join('<code>%s</code> (%s semantics)' % (report_html.esc(e.path), report_html.esc(e.semantics))
                          for e in evaluations) or 'none', AB_HTML, AB_HTML)]
   return '\n'.join(parts)
 
@@ -330,16 +296,16 @@ def _thousands(value) -> str:
 
 
 def _cell(value, kind) -> str:
-  return _esc(evaluation.format_value(value, kind))
+  return report_html.esc(evaluation.format_value(value, kind))
 
 
 def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -> str:
   """One evaluation's table: its models, then the paper's columns."""
   run = metrics.get(evaluation.RUN_KEY, {})
   names = list(evaluation.model_names(metrics))
-  head = ''.join('<th>%s</th>' % _esc(n) for n in names)
+  head = ''.join('<th>%s</th>' % report_html.esc(n) for n in names)
   if with_paper:
-    head += ''.join('<th class="paper">paper %s</th>' % _esc(p)
+    head += ''.join('<th class="paper">paper %s</th>' % report_html.esc(p)
                     for p in evaluation.PAPER_TABLE1)
   rows = []
   for key, label, kind in evaluation.TABLE_ROWS:
@@ -347,10 +313,10 @@ def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -
     if with_paper:
       cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
                        for p in evaluation.PAPER_TABLE1.values())
-    rows.append('<tr><td>%s</td>%s</tr>' % (_esc(label), cells))
+    rows.append('<tr><td>%s</td>%s</tr>' % (report_html.esc(label), cells))
   caption = ('Semantics: <b>%s</b>, policy: <b>%s</b>, %s compositions per model, seed %s.'
-             % (_esc(run.get('semantics', 'unknown')), _esc(run.get('policy', 'unknown')),
-                _esc(_thousands(run.get('num_compositions', '?'))), _esc(run.get('seed', '?'))))
+             % (report_html.esc(run.get('semantics', 'unknown')), report_html.esc(run.get('policy', 'unknown')),
+                report_html.esc(_thousands(run.get('num_compositions', '?'))), report_html.esc(run.get('seed', '?'))))
   return ('<p>%s</p><table class="metrics"><tr><th>statistic</th>%s</tr>%s</table>'
           % (caption, head, ''.join(rows)))
 
@@ -361,15 +327,15 @@ def semantics_side_by_side_html(evaluations: Sequence[_Evaluation]) -> str:
   for ev in evaluations:
     for name in evaluation.model_names(ev.metrics):
       columns.append(('%s (%s)' % (name, ev.semantics), ev.metrics[name]))
-  head = ''.join('<th>%s</th>' % _esc(c) for c, _ in columns)
-  head += ''.join('<th class="paper">paper %s (legacy)</th>' % _esc(p)
+  head = ''.join('<th>%s</th>' % report_html.esc(c) for c, _ in columns)
+  head += ''.join('<th class="paper">paper %s (legacy)</th>' % report_html.esc(p)
                   for p in evaluation.PAPER_TABLE1)
   rows = []
   for key, label, kind in evaluation.TABLE_ROWS:
     cells = ''.join('<td>%s</td>' % _cell(entry.get(key), kind) for _, entry in columns)
     cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
                      for p in evaluation.PAPER_TABLE1.values())
-    rows.append('<tr><td>%s</td>%s</tr>' % (_esc(label), cells))
+    rows.append('<tr><td>%s</td>%s</tr>' % (report_html.esc(label), cells))
   return ('<table class="metrics side-by-side"><tr><th>statistic</th>%s</tr>%s</table>'
           % (head, ''.join(rows)))
 
@@ -385,7 +351,7 @@ def _tables_section(evaluations) -> str:
            'in spirit.</p>']
   for ev in evaluations:
     parts.append('<h3>%s semantics <span class="note">(%s)</span></h3>'
-                 % (_esc(ev.semantics), _esc(ev.path)))
+                 % (report_html.esc(ev.semantics), report_html.esc(ev.path)))
     parts.append(metrics_table_html(ev.metrics))
   if len({ev.semantics for ev in evaluations}) > 1:
     parts.append('<h3>Legacy next to corrected</h3>')
@@ -396,7 +362,7 @@ def _tables_section(evaluations) -> str:
 def _img(path: Optional[str], alt: str) -> str:
   if not path:
     return ''
-  return '<p><img src="%s" alt="%s"></p>' % (_data_uri(path, 'image/png'), _esc(alt))
+  return '<p><img src="%s" alt="%s"></p>' % (report_html.data_uri(path, 'image/png'), report_html.esc(alt))
 
 
 def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> str:
@@ -412,7 +378,7 @@ def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> st
     entries = {n: ev.metrics[n] for n in evaluation.model_names(ev.metrics)}
     path = report_plots.plot_metric_bars(entries, evaluation.PAPER_TABLE1,
                                          os.path.join(out_dir, 'metrics_%d.png' % i))
-    parts.append('<h3>Metrics, %s semantics</h3>%s' % (_esc(ev.semantics),
+    parts.append('<h3>Metrics, %s semantics</h3>%s' % (report_html.esc(ev.semantics),
                                                       _img(path, 'metric bars')))
   if notes_by_model:
     shown = {n: v[:config.num_samples] for n, v in notes_by_model.items()}
@@ -439,19 +405,7 @@ def _heat_map(config, models, run, index) -> str:
       notes[0], probabilities, os.path.join(config.output_dir, 'probabilities_%d.png' % index),
       title='p(next event) along one composition of %s' % run.name)
   return '<h3>What each model wants to play next: %s</h3>%s' % (
-      _esc(run.name), _img(path, 'probability heat map'))
-
-
-def _audio(sample: _Sample) -> str:
-  if sample.wav_file:
-    return '<audio controls preload="none" src="%s"></audio>' % _data_uri(
-        sample.wav_file, 'audio/wav')
-  return ''
-
-
-def _midi_link(path: str, label: str) -> str:
-  return '<a download="%s" href="%s">%s</a>' % (
-      _esc(os.path.basename(path)), _data_uri(path, 'audio/midi'), _esc(label))
+      report_html.esc(run.name), _img(path, 'probability heat map'))
 
 
 def _samples_section(samples, audio_problem, num_samples) -> str:
@@ -460,20 +414,20 @@ def _samples_section(samples, audio_problem, num_samples) -> str:
            '2 semitones high).</p>']
   if audio_problem:
     parts.append('<p class="note">No audio: %s. The MIDI files are below.</p>'
-                 % _esc(audio_problem))
+                 % report_html.esc(audio_problem))
   for name, items in samples.items():
-    parts.append('<h3>%s</h3>' % _esc(name))
+    parts.append('<h3>%s</h3>' % report_html.esc(name))
     for sample in items[:num_samples]:
       parts.append('<div class="sample">%s<br>%s</div>' % (
-          _audio(sample), _midi_link(sample.midi_file, os.path.basename(sample.midi_file))))
+          report_html.audio_tag(sample), report_html.midi_link(sample.midi_file, os.path.basename(sample.midi_file))))
   return '\n'.join(parts)
 
 
 def _runs_section(runs) -> str:
   parts = []
   for run in runs:
-    parts.append('<h2>Run %s</h2>' % _esc(run.name))
-    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (_esc(k), _esc(run.config[k]))
+    parts.append('<h2>Run %s</h2>' % report_html.esc(run.name))
+    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (report_html.esc(k), report_html.esc(run.config[k]))
                    for k in CONFIG_ROWS if k in run.config)
     parts.append('<table class="config">%s</table>' % rows)
     midis = _run_midi_files(run.path)
@@ -481,121 +435,7 @@ def _runs_section(runs) -> str:
       parts.append('<p>Samples written by the run:</p><ul>')
       for path, names in midis:
         parts.append('<li>%s %s</li>' % (
-            _midi_link(path, os.path.basename(path)),
-            ('<span class="note">tracks: %s</span>' % _esc(', '.join(names))) if names else ''))
+            report_html.midi_link(path, os.path.basename(path)),
+            ('<span class="note">tracks: %s</span>' % report_html.esc(', '.join(names))) if names else ''))
       parts.append('</ul>')
   return '\n'.join(parts)
-
-
-def _write_page(path: str, title: str, body: str, script: str = '') -> None:
-  page = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-          '<meta name="viewport" content="width=device-width, initial-scale=1">'
-          '<title>%s</title><style>%s</style></head><body>\n%s\n%s</body></html>\n'
-          % (_esc(title), _CSS, body, ('<script>%s</script>' % script) if script else ''))
-  tmp = path + '.tmp'
-  with open(tmp, 'w', encoding='utf-8') as f:
-    f.write(page)
-  os.replace(tmp, path)
-
-
-def _ab_body(config, samples, audio_problem) -> str:
-  """Pairs of (Note RNN, tuned) compositions in random order, one choice button each."""
-  base = samples.get(evaluation.NOTE_RNN_NAME, [])
-  tuned = [n for n in samples if n != evaluation.NOTE_RNN_NAME and samples[n]]
-  parts = ['<h1>Which sounds better?</h1>',
-           '<p>Each pair holds one composition of the untuned Note RNN and one of a tuned '
-           'model, in random order. Pick the one you prefer; your choices stay in this '
-           'browser (localStorage). Reveal the tally when you are done.</p>']
-  if audio_problem:
-    parts.append('<p class="note">No audio: %s. Use the MIDI links.</p>' % _esc(audio_problem))
-  if not base or not tuned:
-    parts.append('<p class="note">No pairs: the A/B test needs samples of the Note RNN and '
-                 'of at least one tuned model.</p>')
-    return '\n'.join(parts)
-  rng = np.random.default_rng(config.seed + 7)
-  num_pairs = min(config.num_ab_pairs, len(base))
-  digest = hashlib.sha1('|'.join(os.path.abspath(s.midi_file) for s in base).encode())
-  page_id = 'rl_tuner_ab_' + digest.hexdigest()[:12]
-  parts.append('<div id="pairs" data-page="%s">' % _esc(page_id))
-  for i in range(num_pairs):
-    model = tuned[i % len(tuned)]
-    if i >= len(samples[model]):
-      break
-    pair = [base[i], samples[model][i]]
-    if rng.random() < 0.5:
-      pair.reverse()
-    parts.append('<div class="pair" data-pair="%d">' % i)
-    parts.append('<h3>Pair %d</h3>' % (i + 1))
-    for label, sample in zip('AB', pair):
-      parts.append('<div class="sample"><b>%s</b><br>%s<br>%s<br>'
-                   '<button type="button" class="choice" data-model="%s">prefer %s</button>'
-                   '</div>' % (label, _audio(sample), _midi_link(sample.midi_file,
-                                                                  'MIDI ' + label),
-                               _esc(sample.model), label))
-    parts.append('</div>')
-  parts.append('</div>')
-  parts.append('<p><button type="button" id="reveal">Reveal the tally</button> '
-               '<button type="button" id="reset">Clear my choices</button></p>'
-               '<div id="tally"></div>')
-  return '\n'.join(parts)
-
-
-# The tally logic: choices per pair in localStorage, so a reload keeps them.
-_AB_SCRIPT = r"""
-(function () {
-  var root = document.getElementById('pairs');
-  if (!root) { return; }
-  var key = root.getAttribute('data-page');
-  function load() {
-    try { return JSON.parse(window.localStorage.getItem(key) || '{}'); }
-    catch (e) { return {}; }
-  }
-  function save(choices) {
-    try { window.localStorage.setItem(key, JSON.stringify(choices)); } catch (e) {}
-  }
-  function paint() {
-    var choices = load();
-    document.querySelectorAll('.pair').forEach(function (pair) {
-      var chosen = choices[pair.getAttribute('data-pair')];
-      pair.querySelectorAll('button.choice').forEach(function (b, i) {
-        b.classList.toggle('chosen', chosen === i);
-      });
-    });
-  }
-  document.querySelectorAll('.pair').forEach(function (pair) {
-    pair.querySelectorAll('button.choice').forEach(function (b, i) {
-      b.addEventListener('click', function () {
-        var choices = load();
-        choices[pair.getAttribute('data-pair')] = i;
-        save(choices);
-        paint();
-      });
-    });
-  });
-  document.getElementById('reveal').addEventListener('click', function () {
-    var choices = load(), counts = {}, total = 0;
-    document.querySelectorAll('.pair').forEach(function (pair) {
-      var i = choices[pair.getAttribute('data-pair')];
-      if (i === undefined) { return; }
-      var model = pair.querySelectorAll('button.choice')[i].getAttribute('data-model');
-      counts[model] = (counts[model] || 0) + 1;
-      total += 1;
-    });
-    var out = document.getElementById('tally');
-    out.textContent = '';
-    var list = document.createElement('ul');
-    Object.keys(counts).sort().forEach(function (model) {
-      var item = document.createElement('li');
-      item.textContent = model + ': preferred ' + counts[model] + ' of ' + total;
-      list.appendChild(item);
-    });
-    out.appendChild(list);
-  });
-  document.getElementById('reset').addEventListener('click', function () {
-    save({});
-    paint();
-    document.getElementById('tally').textContent = '';
-  });
-  paint();
-})();
-"""
