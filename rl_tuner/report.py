@@ -356,7 +356,28 @@ def _tables_section(evaluations) -> str:
   if len({ev.semantics for ev in evaluations}) > 1:
     parts.append('<h3>Legacy next to corrected</h3>')
     parts.append(semantics_side_by_side_html(evaluations))
+  saved = next((ev.compositions for ev in evaluations if ev.compositions), None)
+  if saved:
+    parts.append('<h3>What the compositions are made of</h3>')
+    parts.append(event_mix_table_html(saved))
   return '\n'.join(parts)
+
+
+def event_mix_table_html(compositions: Mapping[str, np.ndarray]) -> str:
+  """Holds, note-offs and struck pitches per model (a policy that only holds shows here)."""
+  rows = []
+  for name, notes in compositions.items():
+    notes = np.asarray(notes)
+    if not notes.size:
+      continue
+    rows.append('<tr><td>%s</td><td>%.1f%%</td><td>%.1f%%</td><td>%.2f</td><td>%s</td></tr>' % (
+        report_html.esc(name), 100.0 * np.mean(notes == encoding.NO_EVENT_INDEX),
+        100.0 * np.mean(notes == encoding.NOTE_OFF_INDEX),
+        np.mean(np.sum(notes >= encoding.FIRST_PITCH_INDEX, axis=1)),
+        report_html.esc('{:,}'.format(len(notes)))))
+  return ('<table class="mix"><tr><th>model</th><th>holds</th><th>note-offs</th>'
+          '<th>pitches struck per composition</th><th>compositions</th></tr>%s</table>'
+          % ''.join(rows))
 
 
 def _img(path: Optional[str], alt: str) -> str:

@@ -100,6 +100,7 @@ def test_report_holds_tables_plots_and_links(pages):
   html = pages['report']
   assert html.count('<table class="metrics"') == 2  # corrected and legacy
   assert 'Legacy next to corrected' in html
+  assert '<table class="mix">' in html  # holds / note-offs / pitches per model
   assert 'Semantics: <b>corrected</b>' in html and 'Semantics: <b>legacy</b>' in html
   assert 'paper Q' in html
   images = re.findall(r'<img src="data:image/png;base64,', html)
