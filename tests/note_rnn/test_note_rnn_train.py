@@ -76,8 +76,9 @@ def test_train_run_dir_resume_and_best(tmp_path, golden_dataset):
   run_dir = tmp_path / 'run'
   result = train_lib.train(_config(run_dir, golden_dataset, golden_dataset, steps=4))
   assert result['step'] == 4 and result['eval']['loss'] < np.log(encoding.NUM_CLASSES)
-  assert sorted(os.listdir(run_dir)) == ['best', 'checkpoints', 'config.json', 'metrics.json',
-                                         'tb']
+  # (.lock is the live-run lock file; it stays, unlocked, after the run.)
+  assert sorted(f for f in os.listdir(run_dir) if f != '.lock') == [
+      'best', 'checkpoints', 'config.json', 'metrics.json', 'tb']
   cfg = json.loads((run_dir / 'config.json').read_text())
   assert cfg['layer_sizes'] == [16] and cfg['status'] == 'done'
   assert cfg['hparams']['batch_size'] == 2
