@@ -17,6 +17,8 @@ for its state file), so a kill -9 at any moment leaves a loadable run dir.
 """
 
 import dataclasses
+import fcntl
+import glob
 import json
 import math
 import os
@@ -140,10 +142,22 @@ class _Trainer:
     self.eval_step = eval_step
 
   def restore(self) -> bool:
-    latest = self.manager.latest_checkpoint
+    latest = None
+    for prefix in reversed(list(self.manager.checkpoints)):
+      try:
+        self.checkpoint.restore(prefix).assert_existing_objects_matched()
+      except Exception as e:  # pylint: disable=broad-except  (any damaged file)
+        files = sorted(glob.glob(glob.escape(prefix) + '.data-*')) or [prefix + '.index']
+        logging.warning('Checkpoint %s is unreadable (%s); falling back to the previous one.',
+                        files[0], (str(e).strip().splitlines() or [type(e).__name__])[0][:200])
+        continue
+      latest = prefix
+      break
     if not latest:
+      if self.manager.checkpoints:
+        raise ValueError('no readable checkpoint in %s; remove it or choose another --run_dir'
+                         % self.manager.directory)
       return False
-    self.checkpoint.restore(latest).assert_existing_objects_matched()
     info = model_lib.read_best_info(self.cfg.run_dir)
     if info and info.get('eval_loss') is not None:
       # best/ may be newer than the last checkpoint (a kill in between): never regress it.
@@ -166,6 +180,45 @@ class _Trainer:
     out = _finalise(sums)
     out['eval_steps'] = sums['steps']
     return out
+
+
+LOCK_FILE = '.lock'
+
+
+class RunLock:
+  """An exclusive, non-blocking ``flock`` on ``run_dir/.lock`` for the run's lifetime.
+
+  The kernel drops it when the process dies, so a run killed with -9 never blocks its
+  resume, while a second live run into the same directory refuses at once.
+  """
+
+  def __init__(self, run_dir: str):
+    self.path = os.path.join(run_dir, LOCK_FILE)
+    self._file = None
+
+  def acquire(self) -> 'RunLock':
+    f = open(self.path, 'a+')
+    try:
+      fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      f.seek(0)
+      owner = f.read().strip() or 'unknown'
+      f.close()
+      raise ValueError('--run_dir=%s is in use by a live run (pid %s holds %s); wait for it '
+                       'or choose another --run_dir' % (os.path.dirname(self.path), owner,
+                                                         self.path)) from None
+    f.seek(0)
+    f.truncate()
+    f.write('%d\n' % os.getpid())
+    f.flush()
+    self._file = f
+    return self
+
+  def release(self) -> None:
+    if self._file is not None:
+      fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+      self._file.close()
+      self._file = None
 
 
 def _check_run_dir(cfg: TrainConfig) -> dict:
@@ -231,6 +284,15 @@ def train(cfg: TrainConfig) -> dict:
     logging.warning('No examples in %s: training without evaluation.', ', '.join(eval_files))
     eval_files = []
   os.makedirs(cfg.run_dir, exist_ok=True)
+  lock = RunLock(cfg.run_dir).acquire()
+  try:
+    return _train_in_run_dir(cfg, train_files, eval_files)
+  finally:
+    lock.release()
+
+
+def _train_in_run_dir(cfg: TrainConfig, train_files, eval_files) -> dict:
+  """The body of ``train`` once the run dir is locked."""
   previous = _check_run_dir(cfg)
   tf.keras.utils.set_random_seed(cfg.seed)
   trainer = _Trainer(cfg)
