@@ -42,17 +42,18 @@ class NoteRnnHParams:
 
   def __post_init__(self):
     self.rnn_layer_sizes = tuple(int(u) for u in self.rnn_layer_sizes)
-    if not self.rnn_layer_sizes or any(u <= 0 for u in self.rnn_layer_sizes):
-      raise ValueError('rnn_layer_sizes must be a non-empty list of positive ints, got %r'
+    # Upper bounds keep a typo from allocating terabytes; NaN fails every comparison.
+    if not self.rnn_layer_sizes or any(not 0 < u <= 16384 for u in self.rnn_layer_sizes):
+      raise ValueError('rnn_layer_sizes must be a non-empty list of ints in [1, 16384], got %r'
                        % (self.rnn_layer_sizes,))
     if not 0.0 < self.dropout_keep_prob <= 1.0:
       raise ValueError('dropout_keep_prob must be in (0, 1], got %r' % self.dropout_keep_prob)
-    if self.batch_size <= 0:
-      raise ValueError('batch_size must be positive, got %r' % self.batch_size)
-    if self.learning_rate <= 0:
-      raise ValueError('learning_rate must be positive, got %r' % self.learning_rate)
-    if self.clip_norm < 0:
-      raise ValueError('clip_norm must be >= 0, got %r' % self.clip_norm)
+    if not 0 < self.batch_size <= 65536:
+      raise ValueError('batch_size must be in [1, 65536], got %r' % self.batch_size)
+    if not 0 < self.learning_rate <= 10:
+      raise ValueError('learning_rate must be in (0, 10], got %r' % self.learning_rate)
+    if not 0 <= self.clip_norm < float('inf'):
+      raise ValueError('clip_norm must be a finite number >= 0, got %r' % self.clip_norm)
 
   def to_dict(self) -> dict:
     d = dataclasses.asdict(self)
