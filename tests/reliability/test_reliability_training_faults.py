@@ -109,6 +109,28 @@ def test_every_numeric_flag_rejects_out_of_range_values():
   assert config_lib.validate(_base_config()) is None
 
 
+def test_note_rnn_hparams_reject_bad_values():
+  from note_rnn import config as note_rnn_config  # pylint: disable=g-import-not-at-top
+  accepted = []
+  for name, bad in (('learning_rate', math.nan), ('learning_rate', math.inf),
+                    ('learning_rate', -1.0), ('clip_norm', math.nan),
+                    ('clip_norm', math.inf), ('clip_norm', -1.0),
+                    ('dropout_keep_prob', math.nan), ('dropout_keep_prob', 0.0),
+                    ('batch_size', 0), ('batch_size', 10 ** 9),
+                    ('rnn_layer_sizes', (0,)), ('rnn_layer_sizes', (10 ** 7,)),
+                    ('rnn_layer_sizes', ())):
+    try:
+      note_rnn_config.NoteRnnHParams(**{name: bad})
+    except ValueError as e:
+      assert name in str(e), (name, str(e))
+      continue
+    accepted.append((name, bad))
+  assert not accepted, accepted
+  with pytest.raises(ValueError, match='learning_rate'):
+    note_rnn_config.parse_hparams(note_rnn_config.NoteRnnHParams(),
+                                  'learning_rate=nan')
+
+
 @pytest.mark.parametrize('overrides, flag', [
     (dict(priming_mode='single_midi', midi_primer='BAD:text_renamed.mid'),
      'midi_primer'),
