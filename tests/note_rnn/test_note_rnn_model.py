@@ -129,3 +129,21 @@ def test_load_missing_path_names_it(tmp_path):
   with pytest.raises(FileNotFoundError, match='no Note RNN checkpoint here'):
     note_rnn.load(str(empty))
   assert model_lib.best_weights_prefix(str(empty)) is None
+
+
+def test_shipped_model_loads_and_is_documented():
+  run_dir = loading.default_model_dir()
+  model = note_rnn.load()
+  assert model.layer_sizes == (100,)
+  info = model_lib.read_best_info(run_dir)
+  assert info['selected_by'] == 'eval loss' and info['eval_loss'] < 1.0
+  with open(os.path.join(run_dir, 'config.json')) as f:
+    cfg = json.load(f)
+  assert cfg['layer_sizes'] == [100] and cfg['encoding']['num_classes'] == encoding.NUM_CLASSES
+  card = open(os.path.join(run_dir, 'model_card.md')).read()
+  assert '%.3f' % info['eval_loss'] in card
+  size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(run_dir) for f in fs)
+  assert size < 5 * 2**20
+  # Trained, not random: it prefers holding a note to anything else after a note onset.
+  logits = model.logits(encoding.one_hot([[encoding.C_MAJOR_TONIC_INDEX]])).numpy()[0, -1]
+  assert int(np.argmax(logits)) == encoding.NO_EVENT_INDEX
