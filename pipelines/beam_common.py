@@ -9,9 +9,13 @@ counter also travels as ``(name, n)`` data into a stats JSON beside the output.
 import json
 import logging
 import os
+import shutil
+import struct
+import uuid
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import apache_beam as beam
+import google_crc32c
 from apache_beam.options import pipeline_options
 
 from pipelines import stats
@@ -164,15 +168,68 @@ def join_leaves(leaves, label: str = 'AllOutputsWritten'):
           | label + '/Done' >> beam.Map(_discard))
 
 
+def _parts_dir(path: str) -> str:
+  return path + '.parts'
+
+
+def _masked_crc32c(data: bytes) -> int:
+  crc = google_crc32c.value(data)
+  return (((crc >> 15) | (crc << 17)) + 0xa282ead8) & 0xffffffff
+
+
+def tfrecord_frame(record: bytes) -> bytes:
+  """One TFRecord: length, its masked CRC32C, the data, the data's CRC."""
+  length = struct.pack('<Q', len(record))
+  return (length + struct.pack('<I', _masked_crc32c(length)) + record +
+          struct.pack('<I', _masked_crc32c(record)))
+
+
+class _WriteParts(beam.DoFn):
+  """Streams each bundle's records into its own part file (no grouping).
+
+  A part is written as ``part-<uuid>.inprogress`` and renamed to
+  ``part-<uuid>`` when its bundle finishes, so a failed bundle leaves nothing
+  that finish_tfrecords would pick up.
+  """
+
+  def __init__(self, parts_dir: str):
+    super().__init__()
+    self._parts_dir = parts_dir
+    self._file = None
+    self._path = None
+
+  def start_bundle(self):
+    self._file = None
+
+  def process(self, record):
+    if self._file is None:
+      os.makedirs(self._parts_dir, exist_ok=True)
+      self._path = os.path.join(self._parts_dir, 'part-' + uuid.uuid4().hex)
+      self._file = open(self._path + '.inprogress', 'wb')
+    self._file.write(tfrecord_frame(record))
+
+  def finish_bundle(self):
+    if self._file is not None:
+      self._file.close()
+      os.replace(self._path + '.inprogress', self._path)
+      self._file = None
+
+
 def write_tfrecords(pcoll, path: str, num_shards: int = 1, label: str = 'Write'):
   """Writes serialized records to `path` (one file) or `path-SSSSS-of-NNNNN`.
 
-  Beam's own TFRecord sink writes the same framing (length, masked CRC32C) as
-  TensorFlow's ``TFRecordWriter`` and Magenta.
+  The framing (length, masked CRC32C) is TensorFlow's ``TFRecordWriter``'s and
+  Magenta's. Beam's sink with a fixed shard count first groups every record
+  by shard, so the runner holds the whole output in memory; for the default
+  single file each bundle instead streams its records into a part under
+  ``<path>.parts/`` (no grouping, memory independent of the corpus size), and
+  ``finish_tfrecords`` concatenates the parts into `path` after the run
+  (TFRecord framing is per record, so concatenation is exact). Call it from
+  the driver after ``wait_until_finish``.
   """
   if num_shards <= 1:
-    return pcoll | label >> beam.io.WriteToTFRecord(
-        path, num_shards=1, shard_name_template='')
+    shutil.rmtree(_parts_dir(path), ignore_errors=True)  # a crashed run's parts
+    return pcoll | label >> beam.ParDo(_WriteParts(_parts_dir(path)))
   return pcoll | label >> beam.io.WriteToTFRecord(path, num_shards=num_shards)
 
 
@@ -183,14 +240,32 @@ def output_paths(path: str, num_shards: int) -> List[str]:
   return ['%s-%05d-of-%05d' % (path, i, num_shards) for i in range(num_shards)]
 
 
-def ensure_files_exist(paths: Sequence[str]) -> None:
-  """Creates empty files for shards a runner skipped because they were empty.
+def finish_tfrecords(path: str, num_shards: int = 1) -> List[str]:
+  """Completes write_tfrecords' output after the run; returns its files.
 
-  Magenta always creates both dataset files, even when empty.
+  For one file: concatenates the parts (in name order) into `path` with a
+  constant-size buffer, atomically, and removes the parts. Either way, a shard
+  the runner skipped because it was empty is created empty (Magenta always
+  creates both dataset files).
   """
-  for path in paths:
-    if not os.path.exists(path):
-      open(path, 'wb').close()
+  if num_shards <= 1:
+    parts_dir = _parts_dir(path)
+    parts = sorted(
+        name for name in (os.listdir(parts_dir) if os.path.isdir(parts_dir)
+                          else [])
+        if name.startswith('part-') and not name.endswith('.inprogress'))
+    temp = path + '.tmp'
+    with open(temp, 'wb') as out:
+      for name in parts:
+        with open(os.path.join(parts_dir, name), 'rb') as part:
+          shutil.copyfileobj(part, out, 1 << 20)
+    os.replace(temp, path)
+    shutil.rmtree(parts_dir, ignore_errors=True)
+  paths = output_paths(path, num_shards)
+  for shard in paths:
+    if not os.path.exists(shard):
+      open(shard, 'wb').close()
+  return paths
 
 
 def read_stats(path: str) -> dict:

@@ -146,8 +146,7 @@ def run(config: ConvertConfig, options=None) -> dict:
   build(pipeline, config, relative_paths)
   result = pipeline.run()
   result.wait_until_finish()
-  beam_common.ensure_files_exist(
-      beam_common.output_paths(config.output_file, config.num_shards))
+  beam_common.finish_tfrecords(config.output_file, config.num_shards)
   data = beam_common.finish_stats(stats_path(config.output_file),
                                    header=_header(config))
   data['seconds'] = round(time.time() - start, 3)

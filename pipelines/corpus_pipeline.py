@@ -182,7 +182,7 @@ def convert(config: CorpusConfig, units, options) -> dict:
   with _Progress(cache_dir or config.output_dir, todo if cache_dir else 0):
     result = pipeline.run()
     result.wait_until_finish()
-  beam_common.ensure_files_exist([output])
+  beam_common.finish_tfrecords(output)
   beam_common.log_beam_counters(result, METRICS_NAMESPACE)
   return beam_common.finish_stats(output + '.stats.json', header=header)
 

@@ -223,8 +223,8 @@ def run(config: DatasetConfig, options=None) -> dict:
   result = pipeline.run()
   result.wait_until_finish()
   for name in OUTPUT_FILES.values():
-    beam_common.ensure_files_exist(beam_common.output_paths(
-        os.path.join(config.output_dir, name), config.num_shards))
+    beam_common.finish_tfrecords(os.path.join(config.output_dir, name),
+                                 config.num_shards)
   path = os.path.join(config.output_dir, STATS_FILE)
   data = beam_common.finish_stats(path, melody_dataset.HISTOGRAM_BOUNDARIES,
                                    _header(config))
