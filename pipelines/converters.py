@@ -203,6 +203,8 @@ def convert_file(root_dir: str, relative_path: str,
                   ValueError('no converter for this file name'))
   try:
     limits.check_file_size(path, conversion_limits.max_file_bytes)
+    if path.lower().endswith('.mxl'):
+      limits.check_zip_members(path, conversion_limits.max_file_bytes)
   except limits.FileTooLargeError as e:
     return _error(result, FILE_TOO_LARGE, e)
   except OSError as e:

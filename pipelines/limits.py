@@ -16,6 +16,7 @@ import ctypes
 import os
 import struct
 import threading
+import zipfile
 from typing import Iterator, Optional
 
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -125,6 +126,31 @@ def check_file_size(path: str, max_bytes: Optional[int]) -> int:
     raise FileTooLargeError('%s is %d bytes, over the %d-byte cap '
                             '(--max_file_bytes)' % (path, size, max_bytes))
   return size
+
+
+def check_zip_members(path: str, max_bytes: Optional[int]) -> None:
+  """Applies the size cap to the uncompressed members of a zip (.mxl) file.
+
+  A few kilobytes of .mxl can inflate to gigabytes (a zip bomb), and the
+  MusicXML reader inflates the score in memory. zipfile never returns more
+  than a member's declared size, so checking the declared sizes suffices.
+  A file that is not a readable zip is left to the converter to report.
+
+  Raises:
+    FileTooLargeError: a member is larger than the cap.
+  """
+  if not max_bytes or max_bytes <= 0:
+    return
+  try:
+    with zipfile.ZipFile(path) as archive:
+      members = archive.infolist()
+  except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    return
+  for member in members:
+    if member.file_size > max_bytes:
+      raise FileTooLargeError('%s: member %s inflates to %d bytes, over the %d-byte cap '
+                              '(--max_file_bytes)' % (path, member.filename,
+                                                      member.file_size, max_bytes))
 
 
 def _set_async_exc(thread_id: int, exc_type) -> int:
