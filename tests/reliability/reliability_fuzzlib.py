@@ -211,9 +211,43 @@ def mutants(shared_data: pathlib.Path, seed: int,
   return out
 
 
+BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n' +
+                  ''.join('<!ENTITY lol%d "%s">\n' % (i, ('&lol%s;' % (
+                      '' if i == 1 else i - 1)) * 10) for i in range(1, 10)) +
+                  ']>\n<score-partwise><work><work-title>&lol9;</work-title>'
+                  '</work></score-partwise>\n')
+
+
+def crafted_musicxml(shared_data: pathlib.Path,
+                     bomb_bytes: int = 70 * 1024 * 1024) -> List[FuzzInput]:
+  """An XML entity bomb and an .mxl whose score inflates past the size cap."""
+  import io  # pylint: disable=g-import-not-at-top
+  import zipfile  # pylint: disable=g-import-not-at-top
+  score = (shared_data / 'musicxml' / 'flute_scale.xml').read_bytes()
+  head, tail = score.split(b'?>', 1)
+  buf = io.BytesIO()
+  fixed = (2020, 1, 1, 0, 0, 0)  # zip headers hold a date: keep the bytes seeded
+  with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    z.writestr(zipfile.ZipInfo('META-INF/container.xml', fixed),
+               '<?xml version="1.0"?><container><rootfiles><rootfile '
+               'full-path="score.xml"/></rootfiles></container>',
+               compress_type=zipfile.ZIP_DEFLATED)
+    z.writestr(zipfile.ZipInfo('score.xml', fixed),
+               head + b'?>' + b' ' * bomb_bytes + tail,
+               compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+  return [
+      FuzzInput('billion_laughs.xml', BILLION_LAUGHS.encode(),
+                'XML entity expansion (10^9 "lol")'),
+      FuzzInput('zip_bomb.mxl', buf.getvalue(),
+                '.mxl of %d kB inflating to %d MB' % (
+                    len(buf.getvalue()) // 1024, bomb_bytes // 2 ** 20)),
+  ]
+
+
 def all_bad_inputs(shared_data: pathlib.Path, seed: int,
                    scale: int = 1) -> List[FuzzInput]:
-  return mutants(shared_data, seed, scale) + crafted_midis(seed)
+  return (mutants(shared_data, seed, scale) + crafted_midis(seed) +
+          crafted_musicxml(shared_data))
 
 
 def write_inputs(directory: pathlib.Path, inputs: Sequence[FuzzInput]

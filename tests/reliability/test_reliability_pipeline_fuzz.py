@@ -120,7 +120,7 @@ def test_fuzz_set_is_large_and_deterministic(shared_data):
   hows = ' '.join(i.how for i in first)
   for what in ('bytes', 'bit flips', 'zero bytes', '2 GB', 'tempo',
                'time signature', 'channel 10', 'note-off', 'same tick',
-               '10,000'):
+               '10,000', 'entity expansion', 'inflating'):
     assert what in hows, what
 
 
