@@ -72,6 +72,7 @@ def read_tfrecord_file(path: str) -> Iterator[bytes]:
     CorruptTFRecordError: after the last good record, naming the file and the
       byte offset where the damage starts (a partial write, a flipped byte).
   """
+  size = os.path.getsize(path)
   with open(path, 'rb') as f:
     offset = 0
     while True:
@@ -86,6 +87,9 @@ def read_tfrecord_file(path: str) -> Iterator[bytes]:
         raise CorruptTFRecordError('%s: bad length checksum at byte %d'
                                    % (path, offset))
       (length,) = struct.unpack('<Q', length_bytes)
+      if offset + 12 + length + 4 > size:  # before reading: 2^60 would be a MemoryError
+        raise CorruptTFRecordError('%s: record at byte %d claims %d bytes, past the end '
+                                   'of the file' % (path, offset, length))
       data = f.read(length)
       footer = f.read(4)
       if len(data) < length or len(footer) < 4:
