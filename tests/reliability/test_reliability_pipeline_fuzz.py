@@ -256,15 +256,21 @@ def test_truncated_note_sequence_file_is_counted_not_fatal(fuzz_run,
   flipped = bytearray(good)
   flipped[12 + len(records[0]) + 4 + 20] ^= 0x10  # inside record 2's data
   (inputs / 'c_crc.tfrecord').write_bytes(bytes(flipped))
+  # A record header with a valid checksum that claims 2^60 bytes.
+  length = struct.pack('<Q', 2 ** 60)
+  huge = struct.pack('<I', dataset_pipeline._masked_crc32c(length))  # pylint: disable=protected-access
+  (inputs / 'd_huge.tfrecord').write_bytes(good[:cut - len(records[1]) // 2 - 12]
+                                           + length + huge + b'x' * 64)
   with caplog.at_level(logging.WARNING):
     data = dataset_pipeline.run(dataset_pipeline.DatasetConfig(
         input=str(inputs / '*.tfrecord'), output_dir=str(base / 'ds_t_out')))
-  # a_good: all; b_cut: record 0 only; c_crc: record 0 only.
-  assert data['inputs_total'] == len(records) + 2
-  assert data['counters'].get('corrupt_tfrecord_files') == 2
+  # a_good: all; b_cut, c_crc, d_huge: record 0 only.
+  assert data['inputs_total'] == len(records) + 3
+  assert data['counters'].get('corrupt_tfrecord_files') == 3
   text = '\n'.join(r.getMessage() for r in caplog.records)
   assert str(inputs / 'b_cut.tfrecord') in text
   assert str(inputs / 'c_crc.tfrecord') in text
+  assert str(inputs / 'd_huge.tfrecord') in text
 
 
 def test_max_file_bytes_and_max_seconds_per_file(shared_data, tmp_path,
