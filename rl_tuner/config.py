@@ -159,6 +159,8 @@ def validate(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
 
   if not c.output_dir:
     return 'output_dir', 'is required'
+  if os.path.exists(c.output_dir) and not os.path.isdir(c.output_dir):
+    return 'output_dir', 'exists and is not a directory: %s' % c.output_dir
   if c.algorithm not in ALGORITHMS and c.algorithm not in ALGORITHM_ALIASES:
     return 'algorithm', 'unknown algorithm %r; valid: %s (aliases %s)' % (
         c.algorithm, ', '.join(ALGORITHMS), ', '.join(sorted(ALGORITHM_ALIASES)))
