@@ -164,6 +164,18 @@ def test_unusable_input_files_are_flag_errors_and_write_nothing(
   assert not run_dir.exists()
 
 
+def test_output_dir_that_is_a_file_is_a_flag_error(tmp_path, tiny_prior):
+  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  path = tmp_path / 'not_a_dir'
+  path.write_text('user data')
+  with pytest.raises(train.ConfigError) as info:
+    train.train_eval(_base_config(output_dir=str(path),
+                                  note_rnn_checkpoint=tiny_prior),
+                     log=lambda _: None)
+  assert info.value.flag == 'output_dir', str(info.value)
+  assert path.read_text() == 'user data'
+
+
 def test_bad_flags_in_a_subprocess_exit_with_one_line(shared_data, tmp_path,
                                                       tiny_prior):
   run_dir = tmp_path / 'run'
