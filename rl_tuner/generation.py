@@ -15,6 +15,7 @@ length 1, the form the original uses; primer melodies give longer prefixes.
 """
 
 import dataclasses
+import logging
 from typing import Optional, Sequence, Tuple, Union
 import weakref
 
@@ -26,6 +27,22 @@ from pipelines import encoding
 POLICIES = ('sample', 'greedy')
 SEMANTICS = ('corrected', 'legacy')
 DEFAULT_BATCH_SIZE = 8192
+
+
+class _OwnTracingFilter(logging.Filter):
+  """Drops TF's "frequent retracing" warning about this module's loops only.
+
+  Each compiled loop here belongs to one batch shape and traces exactly once by
+  design; TF counts the traces of all of them together and would warn.
+  """
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not ('triggered tf.function retracing' in message
+                and ('_Sampler._run' in message or '_Scorer._run' in message))
+
+
+tf.get_logger().addFilter(_OwnTracingFilter())
 
 # Keep the Gumbel noise finite: log(-log(u)) for u in (tiny, 1).
 _UNIFORM_FLOOR = 1e-20
