@@ -9,9 +9,14 @@ from rl_tuner import config as config_lib
 from rl_tuner import demo
 
 
-@pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(demo.REPO_DIR, 'configs',
-                                                                '*.cfg'))))
-def test_every_shipped_flagfile_reads_into_a_valid_config(path):
+def _rl_tuner_flagfiles():
+  """configs/*.cfg of bin/train_rl_tuner (the Note RNN's own flagfiles are not)."""
+  paths = sorted(glob.glob(os.path.join(demo.REPO_DIR, 'configs', '*.cfg')))
+  return [p for p in paths if '--algorithm=' in open(p).read()]
+
+
+@pytest.mark.parametrize('path', _rl_tuner_flagfiles())
+def test_every_rl_tuner_flagfile_reads_into_a_valid_config(path):
   config = demo.config_from_flagfile(path, output_dir='/tmp/x')
   assert config_lib.validate(config) is None
   assert config.algorithm in config_lib.ALGORITHMS
