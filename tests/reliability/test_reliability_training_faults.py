@@ -339,6 +339,9 @@ def test_train_note_rnn_survives_kill_9_and_refuses_a_second_live_run(
         os.kill(proc.pid, signal.SIGKILL)
       proc.wait()
     _listed_checkpoints_are_complete(ckpt_dir)
+    if (run_dir / 'best').exists():  # best/ too is never half-written
+      import note_rnn  # pylint: disable=g-import-not-at-top
+      assert note_rnn.load(str(run_dir)).layer_sizes == (8,)
   assert kills >= 1 and refused == 1
   done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd,
                         timeout=600)
