@@ -63,6 +63,10 @@ def stat_name(stage: str, mode: str, stat: str) -> str:
 def _quantize(piece, mode, counts):
   name = lambda stat: stat_name('Quantizer', mode, stat)
   try:
+    if any(ts.numerator < 0 for ts in piece.time_signatures):
+      # note-seq rejects a 0 numerator but not a negative one (ABC "M:-3/4"),
+      # which makes bars negative and melody extraction loop forever.
+      raise sequences_lib.BadTimeSignatureError('negative numerator')
     return sequences_lib.quantize_note_sequence(
         piece, encoding.STEPS_PER_QUARTER)
   except sequences_lib.MultipleTimeSignatureError:

@@ -129,8 +129,9 @@ def extract_melodies(
         break
       # The next search begins on the first bar line (counted from the
       # original search start) at or after this melody's end.
+      previous_start = start
       start = melody.end_step + (search_start_step - melody.end_step) % bar_steps
-      if not melody:
+      if not melody or start <= previous_start:  # (no progress: never loop forever)
         break
       if len(melody) < melody.steps_per_bar * min_bars:
         counters[MELODIES_DISCARDED_TOO_SHORT] += 1
