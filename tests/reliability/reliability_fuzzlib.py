@@ -244,10 +244,26 @@ def crafted_musicxml(shared_data: pathlib.Path,
   ]
 
 
+ABC_TUNE = ('X:1\nT:crafted\n%s\nK:G\n' +
+            'ABcd efga|bagf edcB|' * 8 + '\n')
+CRAFTED_ABC_HEADERS = {
+    'negative_meter.abc': 'M:-3/4', 'zero_meter.abc': 'M:0/0',
+    'huge_meter.abc': 'M:99999999/1', 'zero_unit.abc': 'L:1/0',
+    'negative_unit.abc': 'L:-1/8', 'huge_unit.abc': 'L:100000/1',
+    'zero_tempo.abc': 'Q:1/4=0', 'huge_tempo.abc': 'Q:1/4=99999999999',
+}
+
+
+def crafted_abc() -> List[FuzzInput]:
+  """ABC tunes with pathological meter, unit length and tempo fields."""
+  return [FuzzInput(name, (ABC_TUNE % header).encode(), 'ABC header %s' % header)
+          for name, header in sorted(CRAFTED_ABC_HEADERS.items())]
+
+
 def all_bad_inputs(shared_data: pathlib.Path, seed: int,
                    scale: int = 1) -> List[FuzzInput]:
   return (mutants(shared_data, seed, scale) + crafted_midis(seed) +
-          crafted_musicxml(shared_data))
+          crafted_musicxml(shared_data) + crafted_abc())
 
 
 def write_inputs(directory: pathlib.Path, inputs: Sequence[FuzzInput]

@@ -223,6 +223,24 @@ def test_endless_note_as_a_primer_is_refused_before_parsing(fuzz_run):
   assert path in str(info.value)
 
 
+def test_crafted_abc_sequences_finish_the_melody_stage(fuzz_run):
+  """M:-3/4 made bars negative and melody extraction looped forever."""
+  from pipelines import limits  # pylint: disable=g-import-not-at-top
+  for name in fuzzlib.CRAFTED_ABC_HEADERS:
+    result = converters.convert_file(str(fuzz_run['mixed_dir']), name)
+    for sequence in result.sequences:
+      with limits.time_limit(20, name):  # a hang fails here instead of forever
+        out = melody_dataset.process_sequence(sequence, 0.1)
+      assert out.counters[melody_dataset.stats.INPUTS_TOTAL] == 1, name
+  result = converters.convert_file(str(fuzz_run['mixed_dir']),
+                                   'negative_meter.abc')
+  (sequence,) = result.sequences
+  out = melody_dataset.process_sequence(sequence, 0.1)
+  assert out.counters[melody_dataset.stat_name(
+      'Quantizer', out.mode,
+      'sequences_discarded_because_bad_time_signature')] == 1
+
+
 def test_endless_note_sequence_is_discarded_not_expanded():
   """Melody extraction holds one event per step: 10^8 steps of one note."""
   from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
