@@ -20,6 +20,7 @@ from apache_beam.metrics import Metrics
 import google_crc32c
 
 from pipelines import beam_common
+from pipelines import limits
 from pipelines import melody_dataset
 from pipelines import splits
 from pipelines import stats
@@ -152,7 +153,11 @@ class ProcessRecordFn(beam.DoFn):
 
   def process(self, record):
     try:
-      result = melody_dataset.process_record(record, self._eval_ratio)
+      # The same per-input bound as the converters: one pathological record
+      # must not hang the job (it is logged and counted under record_errors).
+      with limits.time_limit(limits.DEFAULT_MAX_SECONDS_PER_FILE,
+                             'the melody stage'):
+        result = melody_dataset.process_record(record, self._eval_ratio)
     except Exception as e:  # pylint: disable=broad-except
       logging.warning('Skipped the NoteSequence record of %s: %s: %s',
                       melody_dataset.describe_record(record),
