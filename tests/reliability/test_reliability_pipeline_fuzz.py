@@ -20,6 +20,7 @@ import os
 import pathlib
 import shutil
 import struct
+import time
 
 import pytest
 
@@ -289,6 +290,31 @@ def test_truncated_note_sequence_file_is_counted_not_fatal(fuzz_run,
   assert str(inputs / 'b_cut.tfrecord') in text
   assert str(inputs / 'c_crc.tfrecord') in text
   assert str(inputs / 'd_huge.tfrecord') in text
+
+
+def test_melody_stage_has_a_time_bound_per_record(fuzz_run, monkeypatch,
+                                                  caplog):
+  """A record that never finishes is abandoned, logged by name and counted."""
+  from pipelines import limits  # pylint: disable=g-import-not-at-top
+  from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
+  real = melody_dataset.process_record
+
+  def hangs_on_english1(record, eval_ratio):
+    if music_pb2.NoteSequence.FromString(record).filename == 'english1.mid':
+      while True:
+        time.sleep(0.005)
+    return real(record, eval_ratio)
+
+  monkeypatch.setattr(melody_dataset, 'process_record', hangs_on_english1)
+  monkeypatch.setattr(limits, 'DEFAULT_MAX_SECONDS_PER_FILE', 0.5)
+  base = fuzz_run['base']
+  with caplog.at_level(logging.WARNING):
+    data = dataset_pipeline.run(dataset_pipeline.DatasetConfig(
+        input=str(base / 'good.tfrecord'), output_dir=str(base / 'ds_hang')))
+  assert data['counters']['record_errors'] == 1
+  assert data['inputs_total'] == len(fuzz_run['good_records'])
+  assert any('english1.mid' in r.getMessage() and 'ConversionTimeout' in
+             r.getMessage() for r in caplog.records)
 
 
 def test_max_file_bytes_and_max_seconds_per_file(shared_data, tmp_path,
