@@ -158,6 +158,13 @@ class _Trainer:
         raise ValueError('no readable checkpoint in %s; remove it or choose another --run_dir'
                          % self.manager.directory)
       return False
+    # The checkpoint restores the optimizer's learning-rate variable too; the configured
+    # value wins, so a resumed run can continue with another --learning_rate.
+    restored_lr = float(self.optimizer.learning_rate.numpy())
+    if restored_lr != np.float32(self.cfg.hparams.learning_rate):
+      logging.info('Learning rate %g from the checkpoint replaced by the configured %g.',
+                   restored_lr, self.cfg.hparams.learning_rate)
+      self.optimizer.learning_rate.assign(self.cfg.hparams.learning_rate)
     info = model_lib.read_best_info(self.cfg.run_dir)
     if info and info.get('eval_loss') is not None:
       # best/ may be newer than the last checkpoint (a kill in between): never regress it.
