@@ -14,6 +14,7 @@ stops at the same step count; `overwrite` starts fresh; a NaN/Inf loss or reward
 stops the run naming the step and the term, keeping the last good checkpoint.
 """
 
+import hashlib
 import os
 import sys
 import time
@@ -253,8 +254,13 @@ def _write_config(run_dir: str, config: config_lib.RLTunerConfig, prior_model) -
   values['algorithm'] = config.canonical_algorithm
   values['algorithm_flag'] = config.algorithm
   values['effective_reward_mode'] = config.effective_reward_mode
+  digest = hashlib.sha256()
+  for weight in prior_model.get_weights():
+    digest.update(np.ascontiguousarray(weight, np.float32).tobytes())
+  # 'shipped' is resolved at load time; the digest says which weights this run tuned.
   values['note_rnn'] = {'checkpoint': config.note_rnn_checkpoint or 'shipped',
-                        'layer_sizes': list(prior_model.layer_sizes)}
+                        'layer_sizes': list(prior_model.layer_sizes),
+                        'weights_sha256': digest.hexdigest()}
   values['versions'] = _versions()
   values['git_sha'] = run_dir_lib.git_sha()
   values['format'] = 'rl_tuner.run_dir/1'

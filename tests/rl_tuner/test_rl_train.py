@@ -41,6 +41,7 @@ def test_each_algorithm_trains_and_writes_the_run_dir(tmp_path, tiny_note_rnn, a
   config = json.load(open(os.path.join(run, 'config.json')))
   assert config['algorithm'] == algorithm and config['semantics'] == 'corrected'
   assert config['note_rnn']['layer_sizes'] == [8] and 'versions' in config
+  assert len(config['note_rnn']['weights_sha256']) == 64
   expected_mode = 'music_theory_all' if algorithm in ('q', 'psi') else 'music_theory_only'
   assert config['effective_reward_mode'] == expected_mode
   assert any('env-steps/s' in line for line in lines)
