@@ -17,7 +17,6 @@ for its state file), so a kill -9 at any moment leaves a loadable run dir.
 """
 
 import dataclasses
-import fcntl
 import glob
 import json
 import math
@@ -34,6 +33,7 @@ import tensorflow as tf
 from note_rnn import config as config_lib
 from note_rnn import dataset as dataset_lib
 from note_rnn import model as model_lib
+from note_rnn import run_lock
 from pipelines import encoding
 
 METRIC_NAMES = ('loss', 'perplexity', 'accuracy', 'event_accuracy', 'no_event_accuracy')
@@ -189,43 +189,12 @@ class _Trainer:
     return out
 
 
-LOCK_FILE = '.lock'
+class RunLock(run_lock.RunLock):
+  """The Note RNN's live-run lock on ``run_dir/.lock`` (see `note_rnn.run_lock`)."""
 
-
-class RunLock:
-  """An exclusive, non-blocking ``flock`` on ``run_dir/.lock`` for the run's lifetime.
-
-  The kernel drops it when the process dies, so a run killed with -9 never blocks its
-  resume, while a second live run into the same directory refuses at once.
-  """
-
-  def __init__(self, run_dir: str):
-    self.path = os.path.join(run_dir, LOCK_FILE)
-    self._file = None
-
-  def acquire(self) -> 'RunLock':
-    f = open(self.path, 'a+')
-    try:
-      fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-      f.seek(0)
-      owner = f.read().strip() or 'unknown'
-      f.close()
-      raise ValueError('--run_dir=%s is in use by a live run (pid %s holds %s); wait for it '
-                       'or choose another --run_dir' % (os.path.dirname(self.path), owner,
-                                                         self.path)) from None
-    f.seek(0)
-    f.truncate()
-    f.write('%d\n' % os.getpid())
-    f.flush()
-    self._file = f
-    return self
-
-  def release(self) -> None:
-    if self._file is not None:
-      fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-      self._file.close()
-      self._file = None
+  def busy_error(self, run_dir: str, owner: str) -> Exception:
+    return ValueError('--run_dir=%s is in use by a live run (pid %s holds %s); wait for it '
+                      'or choose another --run_dir' % (run_dir, owner, self.path))
 
 
 def _check_run_dir(cfg: TrainConfig) -> dict:

@@ -9,7 +9,6 @@ dies, so a lock left by a killed run never blocks a resume, while a second live
 run into the same directory refuses at once.
 """
 
-import fcntl
 import json
 import os
 import shutil
@@ -18,7 +17,9 @@ from typing import Callable, Optional
 
 import tensorflow as tf
 
-LOCK_FILE = '.lock'
+from note_rnn import run_lock
+
+LOCK_FILE = run_lock.LOCK_FILE
 CONFIG_FILE = 'config.json'
 CHECKPOINTS_DIR = 'checkpoints'
 OUTPUT_NAMES = ('config.json', 'checkpoints', 'policy', 'policy.tmp', 'note_rnn_export',
@@ -33,43 +34,14 @@ class RunDirError(RuntimeError):
     self.flag = flag
 
 
-class RunLock:
-  """An exclusive, non-blocking `flock` on `run_dir/.lock` held for the run's lifetime."""
+class RunLock(run_lock.RunLock):
+  """The RL Tuner's live-run lock on `run_dir/.lock` (see `note_rnn.run_lock`)."""
 
-  def __init__(self, run_dir: str):
-    self.path = os.path.join(run_dir, LOCK_FILE)
-    self._file = None
+  CREATE_DIR = True
 
-  def acquire(self) -> 'RunLock':
-    os.makedirs(os.path.dirname(self.path), exist_ok=True)
-    f = open(self.path, 'a+')
-    try:
-      fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-      f.seek(0)
-      owner = f.read().strip() or 'unknown'
-      f.close()
-      raise RunDirError('output_dir', '%s is in use by a live run (pid %s holds %s); wait for it '
-                        'or choose another --output_dir' % (
-                            os.path.dirname(self.path), owner, self.path)) from None
-    f.seek(0)
-    f.truncate()
-    f.write('%d\n' % os.getpid())
-    f.flush()
-    self._file = f
-    return self
-
-  def release(self) -> None:
-    if self._file is not None:
-      fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-      self._file.close()
-      self._file = None
-
-  def __enter__(self):
-    return self.acquire()
-
-  def __exit__(self, *exc):
-    self.release()
+  def busy_error(self, run_dir: str, owner: str) -> Exception:
+    return RunDirError('output_dir', '%s is in use by a live run (pid %s holds %s); wait for it '
+                       'or choose another --output_dir' % (run_dir, owner, self.path))
 
 
 def clear_outputs(run_dir: str) -> None:
