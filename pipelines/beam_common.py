@@ -11,11 +11,13 @@ import logging
 import os
 import shutil
 import struct
+import time
 import uuid
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import apache_beam as beam
 import google_crc32c
+from apache_beam.metrics import Metrics
 from apache_beam.options import pipeline_options
 
 from pipelines import stats
@@ -43,6 +45,25 @@ def split_by_tag(pcoll, tags: Sequence[str], label: str = 'Route'):
   """(tag, payload) elements -> {tag: PCollection of payloads}."""
   return {tag: pcoll | '%s_%s' % (label, tag) >> beam.FlatMap(_select, tag)
           for tag in tags}
+
+
+class CountingDoFn(beam.DoFn):
+  """A DoFn whose counters go both to Beam metrics and, as data, to a side tag.
+
+  The Dask runner reports no Beam metrics, so every count is also emitted as a
+  ``(COUNTERS_TAG, (name, n))`` element that WriteStats sums into the stats file.
+  """
+
+  def __init__(self, metrics_namespace: str):
+    super().__init__()
+    self._metrics_namespace = metrics_namespace
+    self._counters = {}
+
+  def _count(self, name: str, n: int):
+    if name not in self._counters:
+      self._counters[name] = Metrics.counter(self._metrics_namespace, name)
+    self._counters[name].inc(n)
+    return tagged(COUNTERS_TAG, (name, n))
 
 
 class BeamArgsError(ValueError):
@@ -148,6 +169,24 @@ def finish_stats(path: str, histogram_boundaries=None, header=None) -> dict:
     _write_stats(('stats', []), path, dict(histogram_boundaries or {}),
                  dict(header or {}))
   return read_stats(path)
+
+
+def finish_run(result, path: str, start: float, namespace: str,
+               histogram_boundaries=None, header=None) -> dict:
+  """Completes a finished run's stats file with its wall time and returns it.
+
+  Args:
+    result: the finished Beam PipelineResult (its counters are logged).
+    path: the run's stats JSON file.
+    start: `time.time()` when the run began.
+    namespace: the Beam metrics namespace of the run's counters.
+    histogram_boundaries, header: as for finish_stats (used for an empty run).
+  """
+  data = finish_stats(path, histogram_boundaries, header)
+  data['seconds'] = round(time.time() - start, 3)
+  stats.write_json(path, data)
+  log_beam_counters(result, namespace)
+  return data
 
 
 def _discard(unused_element):

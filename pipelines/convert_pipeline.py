@@ -13,7 +13,6 @@ import time
 from typing import List, Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from pipelines import beam_common
 from pipelines import converters
@@ -46,7 +45,7 @@ def stats_path(output_file: str) -> str:
   return output_file + '.stats.json'
 
 
-class ConvertFileFn(beam.DoFn):
+class ConvertFileFn(beam_common.CountingDoFn):
   """(root, relative path) -> serialized NoteSequences; counters on a side tag.
 
   Never raises for a bad file: each failure is logged with its path and
@@ -54,15 +53,8 @@ class ConvertFileFn(beam.DoFn):
   """
 
   def __init__(self, conversion_limits: converters.ConversionLimits):
-    super().__init__()
+    super().__init__(METRICS_NAMESPACE)
     self._limits = conversion_limits
-    self._counters = {}
-
-  def _count(self, name, n):
-    if name not in self._counters:
-      self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
-    self._counters[name].inc(n)
-    return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, element):
     root_dir, relative_path = (os.fsdecode(part) for part in element)
@@ -147,16 +139,11 @@ def run(config: ConvertConfig, options=None) -> dict:
   result = pipeline.run()
   result.wait_until_finish()
   beam_common.finish_tfrecords(config.output_file, config.num_shards)
-  data = beam_common.finish_stats(stats_path(config.output_file),
-                                   header=_header(config))
-  data['seconds'] = round(time.time() - start, 3)
-  stats.write_json(stats_path(config.output_file), data)
-  beam_common.log_beam_counters(result, METRICS_NAMESPACE)
-  return data
+  return beam_common.finish_run(result, stats_path(config.output_file), start,
+                                METRICS_NAMESPACE, header=_header(config))
 
 
-def produced_nothing(data: dict) -> bool:
-  return not data.get('outputs_total')
+produced_nothing = stats.produced_nothing
 
 
 def summary(data: dict, output_file: Optional[str] = None) -> str:

@@ -25,7 +25,6 @@ import time
 from typing import Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from pipelines import beam_common
 from pipelines import corpus
@@ -64,20 +63,13 @@ class CorpusConfig:
   beam_args: Sequence[str] = ()
 
 
-class ConvertUnitFn(beam.DoFn):
+class ConvertUnitFn(beam_common.CountingDoFn):
   """corpus.Unit -> serialized NoteSequence; counters on a side tag."""
 
   def __init__(self, cache_dir: Optional[str], max_seconds: float):
-    super().__init__()
+    super().__init__(METRICS_NAMESPACE)
     self._cache_dir = cache_dir
     self._max_seconds = max_seconds
-    self._counters = {}
-
-  def _count(self, name, n):
-    if name not in self._counters:
-      self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
-    self._counters[name].inc(n)
-    return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, unit):
     data, counts, error = corpus.convert_unit_cached(unit, self._cache_dir,

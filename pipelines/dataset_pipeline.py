@@ -133,7 +133,7 @@ def input_files(pattern: str):
   return sorted(glob.glob(os.path.expanduser(pattern)))
 
 
-class ProcessRecordFn(beam.DoFn):
+class ProcessRecordFn(beam_common.CountingDoFn):
   """Serialized NoteSequence -> examples tagged 'training' / 'eval' + counters.
 
   A record that fails for an unforeseen reason is logged and counted under
@@ -141,15 +141,8 @@ class ProcessRecordFn(beam.DoFn):
   """
 
   def __init__(self, eval_ratio: float):
-    super().__init__()
+    super().__init__(METRICS_NAMESPACE)
     self._eval_ratio = eval_ratio
-    self._counters = {}
-
-  def _count(self, name, n):
-    if name not in self._counters:
-      self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
-    self._counters[name].inc(n)
-    return beam_common.tagged(beam_common.COUNTERS_TAG, (name, n))
 
   def process(self, record):
     try:
@@ -235,16 +228,12 @@ def run(config: DatasetConfig, options=None) -> dict:
     beam_common.finish_tfrecords(os.path.join(config.output_dir, name),
                                  config.num_shards)
   path = os.path.join(config.output_dir, STATS_FILE)
-  data = beam_common.finish_stats(path, melody_dataset.HISTOGRAM_BOUNDARIES,
-                                   _header(config))
-  data['seconds'] = round(time.time() - start, 3)
-  stats.write_json(path, data)
-  beam_common.log_beam_counters(result, METRICS_NAMESPACE)
-  return data
+  return beam_common.finish_run(result, path, start, METRICS_NAMESPACE,
+                                melody_dataset.HISTOGRAM_BOUNDARIES,
+                                _header(config))
 
 
-def produced_nothing(data: dict) -> bool:
-  return not data.get('outputs_total')
+produced_nothing = stats.produced_nothing
 
 
 def summary(data: dict, output_dir: Optional[str] = None) -> str:

@@ -43,6 +43,14 @@ def _build_classes():
         field.options.packed = True
     return msg
 
+  def map_entry(msg, name, value_type_name):
+    """The nested `name` entry type of a proto3 map<string, value_type_name>."""
+    entry = msg.nested_type.add(name=name)
+    entry.options.map_entry = True
+    entry.field.add(name='key', number=1, label=opt, type=_F.TYPE_STRING)
+    entry.field.add(name='value', number=2, label=opt, type=_F.TYPE_MESSAGE,
+                    type_name=value_type_name)
+
   rep, opt = _F.LABEL_REPEATED, _F.LABEL_OPTIONAL
   message('BytesList', [('value', rep, _F.TYPE_BYTES, None, False)])
   message('FloatList', [('value', rep, _F.TYPE_FLOAT, None, True)])
@@ -57,21 +65,13 @@ def _build_classes():
   features = message('Features', [
       ('feature', rep, _F.TYPE_MESSAGE, '.tensorflow.Features.FeatureEntry',
        False)])
-  entry = features.nested_type.add(name='FeatureEntry')
-  entry.options.map_entry = True
-  entry.field.add(name='key', number=1, label=opt, type=_F.TYPE_STRING)
-  entry.field.add(name='value', number=2, label=opt, type=_F.TYPE_MESSAGE,
-                  type_name='.tensorflow.Feature')
+  map_entry(features, 'FeatureEntry', '.tensorflow.Feature')
   message('FeatureList', [
       ('feature', rep, _F.TYPE_MESSAGE, '.tensorflow.Feature', False)])
   lists = message('FeatureLists', [
       ('feature_list', rep, _F.TYPE_MESSAGE,
        '.tensorflow.FeatureLists.FeatureListEntry', False)])
-  entry = lists.nested_type.add(name='FeatureListEntry')
-  entry.options.map_entry = True
-  entry.field.add(name='key', number=1, label=opt, type=_F.TYPE_STRING)
-  entry.field.add(name='value', number=2, label=opt, type=_F.TYPE_MESSAGE,
-                  type_name='.tensorflow.FeatureList')
+  map_entry(lists, 'FeatureListEntry', '.tensorflow.FeatureList')
   message('SequenceExample', [
       ('context', opt, _F.TYPE_MESSAGE, '.tensorflow.Features', False),
       ('feature_lists', opt, _F.TYPE_MESSAGE, '.tensorflow.FeatureLists',

@@ -85,6 +85,11 @@ def to_stats_json(totals: Mapping[str, int],
   return out
 
 
+def produced_nothing(data: Mapping) -> bool:
+  """True when a stats file's run wrote no output (the tools then exit non-zero)."""
+  return not data.get('outputs_total')
+
+
 def write_json(path: str, data: dict) -> None:
   with open(path, 'w') as f:
     json.dump(data, f, indent=1, sort_keys=False)
