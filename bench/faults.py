@@ -68,25 +68,6 @@ class _Records(logging.Handler):
       self.messages.append(record.getMessage())
 
 
-def _read_tfrecord(path):
-  import struct  # pylint: disable=g-import-not-at-top
-  data = pathlib.Path(path).read_bytes()
-  out, pos = [], 0
-  while pos < len(data):
-    (length,) = struct.unpack('<Q', data[pos:pos + 8])
-    out.append(data[pos + 12:pos + 12 + length])
-    pos += 12 + length + 4
-  return out
-
-
-def _by_filename(records):
-  from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
-  out = collections.defaultdict(list)
-  for record in records:
-    out[music_pb2.NoteSequence.FromString(record).filename].append(record)
-  return {k: sorted(v) for k, v in out.items()}
-
-
 def _odd_entries(root: pathlib.Path, good: pathlib.Path):
   (root / 'x.mid').mkdir()
   os.symlink('.', root / 'loop')
@@ -125,9 +106,9 @@ def pipeline_faults(shared_data: pathlib.Path, work: pathlib.Path, seed: int,
         counts['crashes'] += 1
         print('crash: convert %s: %r' % (name, e), file=sys.stderr)
         return dict(counts)
-      runs[name] = (_read_tfrecord(output), list(handler.messages))
-    good = _by_filename(runs['good'][0])
-    mixed = _by_filename(runs['mixed'][0])
+      runs[name] = (fuzzlib.read_tfrecord(output), list(handler.messages))
+    good = fuzzlib.by_filename(runs['good'][0])
+    mixed = fuzzlib.by_filename(runs['mixed'][0])
     warnings = '\n'.join(runs['mixed'][1])
     entries = converters.list_files(str(mixed_dir), recursive=True)
     counts['inputs_tried'] += len(entries)
@@ -158,7 +139,7 @@ def pipeline_faults(shared_data: pathlib.Path, work: pathlib.Path, seed: int,
         shared_data / 'notesequences' / 'tfrecord_iterator_test.tfrecord',
         inputs / 'b_not_note_sequences.tfrecord')
     data = (work / 'good.tfrecord').read_bytes()
-    first = _read_tfrecord(work / 'good.tfrecord')[0]
+    first = fuzzlib.read_tfrecord(work / 'good.tfrecord')[0]
     (inputs / 'c_cut.tfrecord').write_bytes(data[:len(data) // 2])
     flipped = bytearray(data)
     flipped[12 + len(first) + 4 + 20] ^= 0x08
@@ -186,8 +167,8 @@ def pipeline_faults(shared_data: pathlib.Path, work: pathlib.Path, seed: int,
       print('corrupt_tfrecord_files = %d, expected 2' % corrupt,
             file=sys.stderr)
     for name in (dataset_pipeline.TRAINING_FILE, dataset_pipeline.EVAL_FILE):
-      want = collections.Counter(_read_tfrecord(work / 'ds_good' / name))
-      have = collections.Counter(_read_tfrecord(work / 'ds_mixed' / name))
+      want = collections.Counter(fuzzlib.read_tfrecord(work / 'ds_good' / name))
+      have = collections.Counter(fuzzlib.read_tfrecord(work / 'ds_mixed' / name))
       counts['good_inputs_lost'] += sum((want - have).values())
   finally:
     root.removeHandler(handler)

@@ -8,6 +8,7 @@ valid file with a pathological musical content (huge tempo, only drums, a
 normalise the pathology away.
 """
 
+import collections
 import dataclasses
 import os
 import pathlib
@@ -33,6 +34,26 @@ def good_files(shared_data: pathlib.Path) -> List[pathlib.Path]:
   for sub in GOOD_SUBDIRS:
     out.extend(sorted((shared_data / sub).iterdir()))
   return [p for p in out if p.is_file()]
+
+
+def read_tfrecord(path) -> List[bytes]:
+  """Records of a TFRecord file (framing only; the pipelines check CRCs)."""
+  data = pathlib.Path(path).read_bytes()
+  records, pos = [], 0
+  while pos < len(data):
+    (length,) = struct.unpack('<Q', data[pos:pos + 8])
+    records.append(data[pos + 12:pos + 12 + length])
+    pos += 12 + length + 4
+  return records
+
+
+def by_filename(records) -> Dict[str, List[bytes]]:
+  """Serialized NoteSequences grouped by their source filename, each group sorted."""
+  from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
+  out = collections.defaultdict(list)
+  for record in records:
+    out[music_pb2.NoteSequence.FromString(record).filename].append(record)
+  return {k: sorted(v) for k, v in out.items()}
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,6 @@ good files, and run through ``convert_dir_to_note_sequences`` and then
 import collections
 import logging
 import os
-import pathlib
 import shutil
 import struct
 import time
@@ -33,25 +32,6 @@ from pipelines import melody_dataset
 SEED = 20261127
 
 
-def read_tfrecord(path) -> list:
-  """Records of a TFRecord file (framing only; the pipelines check CRCs)."""
-  data = pathlib.Path(path).read_bytes()
-  records, pos = [], 0
-  while pos < len(data):
-    (length,) = struct.unpack('<Q', data[pos:pos + 8])
-    records.append(data[pos + 12:pos + 12 + length])
-    pos += 12 + length + 4
-  return records
-
-
-def _by_filename(records):
-  from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
-  out = collections.defaultdict(list)
-  for record in records:
-    out[music_pb2.NoteSequence.FromString(record).filename].append(record)
-  return {k: sorted(v) for k, v in out.items()}
-
-
 def _convert(input_dir, output_file, caplog, **limits):
   caplog.clear()
   with caplog.at_level(logging.INFO):
@@ -62,7 +42,7 @@ def _convert(input_dir, output_file, caplog, **limits):
     data = convert_pipeline.run(config)
   warnings = [r.getMessage() for r in caplog.records
               if r.levelno >= logging.WARNING]
-  return data, read_tfrecord(output_file), warnings
+  return data, fuzzlib.read_tfrecord(output_file), warnings
 
 
 def _error_total(data):
@@ -98,8 +78,8 @@ def fuzz_run(shared_data, tmp_path_factory):
     root.setLevel(old_level)
   return dict(base=base, good_names=good_names, bad=bad, good_dir=good_dir,
               mixed_dir=mixed_dir, good_data=good_data, mixed_data=mixed_data,
-              good_records=read_tfrecord(base / 'good.tfrecord'),
-              mixed_records=read_tfrecord(base / 'mixed.tfrecord'),
+              good_records=fuzzlib.read_tfrecord(base / 'good.tfrecord'),
+              mixed_records=fuzzlib.read_tfrecord(base / 'mixed.tfrecord'),
               mixed_warnings=mixed_warnings)
 
 
@@ -126,8 +106,8 @@ def test_fuzz_set_is_large_and_deterministic(shared_data):
 
 
 def test_convert_keeps_every_good_file_exactly(fuzz_run):
-  good = _by_filename(fuzz_run['good_records'])
-  mixed = _by_filename(fuzz_run['mixed_records'])
+  good = fuzzlib.by_filename(fuzz_run['good_records'])
+  mixed = fuzzlib.by_filename(fuzz_run['mixed_records'])
   assert good, 'the good files gave no NoteSequence'
   for filename, records in good.items():
     assert mixed.get(filename) == records, filename
@@ -140,7 +120,7 @@ def test_convert_counts_and_logs_every_bad_file(fuzz_run):
   data = fuzz_run['mixed_data']
   names = fuzz_run['good_names'] + list(fuzz_run['bad'])
   assert data['inputs_total'] == len(names)
-  converted = set(_by_filename(fuzz_run['mixed_records']))
+  converted = set(fuzzlib.by_filename(fuzz_run['mixed_records']))
   warnings = '\n'.join(fuzz_run['mixed_warnings'])
   failed = [n for n in names if n not in converted]
   assert len(failed) >= 25, failed  # most mutants really are broken
@@ -184,7 +164,7 @@ def test_melody_dataset_keeps_every_good_example(fuzz_run, shared_data):
   data = dataset_pipeline.run(dataset_pipeline.DatasetConfig(
       input=str(inputs / '*.tfrecord'), output_dir=str(mixed_out)))
   assert data['inputs_total'] == len(fuzz_run['mixed_records']) + 3
-  good_filenames = set(_by_filename(fuzz_run['good_records']))
+  good_filenames = set(fuzzlib.by_filename(fuzz_run['good_records']))
   from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
   expected_extra = collections.Counter()
   for record in fuzz_run['mixed_records']:
@@ -195,8 +175,8 @@ def test_melody_dataset_keeps_every_good_example(fuzz_run, shared_data):
       expected_extra[(result.mode, example)] += 1
   for mode, name in (('training', dataset_pipeline.TRAINING_FILE),
                      ('eval', dataset_pipeline.EVAL_FILE)):
-    good = collections.Counter(read_tfrecord(good_out / name))
-    mixed = collections.Counter(read_tfrecord(mixed_out / name))
+    good = collections.Counter(fuzzlib.read_tfrecord(good_out / name))
+    mixed = collections.Counter(fuzzlib.read_tfrecord(mixed_out / name))
     extra = collections.Counter({ex: n for (m, ex), n in
                                  expected_extra.items() if m == mode})
     assert mixed == good + extra, mode
@@ -269,7 +249,7 @@ def test_truncated_note_sequence_file_is_counted_not_fatal(fuzz_run,
   inputs.mkdir()
   good = (base / 'good.tfrecord').read_bytes()
   shutil.copyfile(base / 'good.tfrecord', inputs / 'a_good.tfrecord')
-  records = read_tfrecord(base / 'good.tfrecord')
+  records = fuzzlib.read_tfrecord(base / 'good.tfrecord')
   cut = 12 + len(records[0]) + 4 + 12 + len(records[1]) // 2
   (inputs / 'b_cut.tfrecord').write_bytes(good[:cut])
   flipped = bytearray(good)
@@ -370,7 +350,7 @@ def test_odd_file_system_entries(shared_data, tmp_path, caplog):
 
   data, records, warnings = _convert(root, tmp_path / 'out.tfrecord', caplog,
                                      recursive=True)
-  filenames = sorted(_by_filename(records))
+  filenames = sorted(fuzzlib.by_filename(records))
   assert filenames == ['mélodie 音楽 ♪.mid', 'sub/plain.mid'], filenames
   text = '\n'.join(warnings)
   for name in ('x.mid', 'y.xml', 'z.abc', 'dangling.mid'):
