@@ -1,17 +1,18 @@
-"""A live-run lock on a run directory, shared by Note RNN and RL Tuner training.
+"""What Note RNN and RL Tuner training share about a run directory.
 
-The lock is an exclusive, non-blocking `fcntl.flock` on `run_dir/.lock` held for the
+A live-run lock, and the git commit of the code that wrote the run. The lock is an exclusive, non-blocking `fcntl.flock` on `run_dir/.lock` held for the
 run's lifetime. The kernel drops it when its process dies, so a run killed with -9
 never blocks its resume, while a second live run into the same directory refuses at
 once. The file holds the owner's pid so the refusal can name it.
 
 It lives in `note_rnn` because `rl_tuner` may import `note_rnn` but not the reverse
-(tests/test_layering.py); each trainer subclasses it only to word the refusal with
-its own flag and error type.
+(tests/test_layering.py); each trainer subclasses the lock only to word the
+refusal with its own flag and error type.
 """
 
 import fcntl
 import os
+import subprocess
 from typing import Optional, TextIO
 
 LOCK_FILE = '.lock'
@@ -69,3 +70,13 @@ class RunLock:
 
   def __exit__(self, *exc) -> None:
     self.release()
+
+
+def git_sha() -> Optional[str]:
+  """HEAD of the checkout this code runs from, or None outside a git checkout."""
+  try:
+    out = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.abspath(__file__)), timeout=10)
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return out.stdout.strip() or None

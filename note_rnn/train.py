@@ -22,7 +22,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import time
 from typing import Optional
 
@@ -33,7 +32,7 @@ import tensorflow as tf
 from note_rnn import config as config_lib
 from note_rnn import dataset as dataset_lib
 from note_rnn import model as model_lib
-from note_rnn import run_lock
+from note_rnn import run_common
 from pipelines import encoding
 
 METRIC_NAMES = ('loss', 'perplexity', 'accuracy', 'event_accuracy', 'no_event_accuracy')
@@ -82,15 +81,6 @@ class TrainConfig:
     d = dataclasses.asdict(self)
     d['hparams'] = self.hparams.to_dict()
     return d
-
-
-def _git_sha() -> Optional[str]:
-  try:
-    out = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-                         cwd=os.path.dirname(os.path.abspath(__file__)), timeout=10)
-    return out.stdout.strip() or None
-  except (OSError, subprocess.SubprocessError):
-    return None
 
 
 def _finalise(sums: dict) -> dict:
@@ -189,8 +179,8 @@ class _Trainer:
     return out
 
 
-class RunLock(run_lock.RunLock):
-  """The Note RNN's live-run lock on ``run_dir/.lock`` (see `note_rnn.run_lock`)."""
+class RunLock(run_common.RunLock):
+  """The Note RNN's live-run lock on ``run_dir/.lock`` (see `note_rnn.run_common`)."""
 
   def busy_error(self, run_dir: str, owner: str) -> Exception:
     return ValueError('--run_dir=%s is in use by a live run (pid %s holds %s); wait for it '
@@ -233,7 +223,7 @@ def _write_config(cfg: TrainConfig, trainer: _Trainer, extra: dict) -> None:
       'data': {'sequence_example_file': cfg.sequence_example_file,
                'eval_sequence_example_file': cfg.eval_sequence_example_file},
       'versions': {'tensorflow': tf.__version__, 'python': platform.python_version(),
-                   'git_sha': _git_sha()},
+                   'git_sha': run_common.git_sha()},
   })
   record.update(extra)
   config_lib.write_json_atomic(os.path.join(cfg.run_dir, model_lib.CONFIG_FILE), record)

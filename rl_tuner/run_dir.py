@@ -12,14 +12,13 @@ run into the same directory refuses at once.
 import json
 import os
 import shutil
-import subprocess
 from typing import Callable, Optional
 
 import tensorflow as tf
 
-from note_rnn import run_lock
+from note_rnn import run_common
 
-LOCK_FILE = run_lock.LOCK_FILE
+LOCK_FILE = run_common.LOCK_FILE
 CONFIG_FILE = 'config.json'
 CHECKPOINTS_DIR = 'checkpoints'
 OUTPUT_NAMES = ('config.json', 'checkpoints', 'policy', 'policy.tmp', 'note_rnn_export',
@@ -34,8 +33,8 @@ class RunDirError(RuntimeError):
     self.flag = flag
 
 
-class RunLock(run_lock.RunLock):
-  """The RL Tuner's live-run lock on `run_dir/.lock` (see `note_rnn.run_lock`)."""
+class RunLock(run_common.RunLock):
+  """The RL Tuner's live-run lock on `run_dir/.lock` (see `note_rnn.run_common`)."""
 
   CREATE_DIR = True
 
@@ -54,14 +53,7 @@ def clear_outputs(run_dir: str) -> None:
       os.remove(path)
 
 
-def git_sha() -> Optional[str]:
-  here = os.path.dirname(os.path.abspath(__file__))
-  try:
-    out = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True,
-                         text=True, timeout=10, check=False)
-  except (OSError, subprocess.SubprocessError):
-    return None
-  return out.stdout.strip() or None
+git_sha = run_common.git_sha
 
 
 def read_config(run_dir: str) -> Optional[dict]:
