@@ -132,12 +132,7 @@ def pipeline_faults(shared_data: pathlib.Path, work: pathlib.Path, seed: int,
         print('uncounted: %s %s' % (shown, result.counters), file=sys.stderr)
 
     # The melody dataset: the mixed NoteSequences plus damaged TFRecords.
-    inputs = work / 'ds_inputs'
-    inputs.mkdir()
-    shutil.copyfile(work / 'mixed.tfrecord', inputs / 'a_mixed.tfrecord')
-    shutil.copyfile(
-        shared_data / 'notesequences' / 'tfrecord_iterator_test.tfrecord',
-        inputs / 'b_not_note_sequences.tfrecord')
+    inputs = fuzzlib.melody_dataset_inputs(work, shared_data)
     data = (work / 'good.tfrecord').read_bytes()
     first = fuzzlib.read_tfrecord(work / 'good.tfrecord')[0]
     (inputs / 'c_cut.tfrecord').write_bytes(data[:len(data) // 2])

@@ -307,3 +307,19 @@ def copy_good(shared_data: pathlib.Path, directory: pathlib.Path) -> List[str]:
     shutil.copyfile(path, directory / path.name)
     names.append(path.name)
   return names
+
+
+def melody_dataset_inputs(base: pathlib.Path, shared_data: pathlib.Path
+                          ) -> pathlib.Path:
+  """Makes `base/ds_inputs` for create_melody_dataset and returns it.
+
+  It holds the fuzzed NoteSequences a convert run wrote to `base/mixed.tfrecord`
+  and a TFRecord whose records are not NoteSequences at all.
+  """
+  inputs = base / 'ds_inputs'
+  inputs.mkdir()
+  shutil.copyfile(base / 'mixed.tfrecord', inputs / 'a_mixed.tfrecord')
+  shutil.copyfile(
+      shared_data / 'notesequences' / 'tfrecord_iterator_test.tfrecord',
+      inputs / 'b_not_note_sequences.tfrecord')
+  return inputs

@@ -155,12 +155,7 @@ def test_melody_dataset_keeps_every_good_example(fuzz_run, shared_data):
   dataset_pipeline.run(dataset_pipeline.DatasetConfig(
       input=str(base / 'good.tfrecord'), output_dir=str(good_out)))
   # The fuzzed sequences, plus records that are not NoteSequences at all.
-  inputs = base / 'ds_inputs'
-  inputs.mkdir()
-  shutil.copyfile(base / 'mixed.tfrecord', inputs / 'a_mixed.tfrecord')
-  shutil.copyfile(
-      shared_data / 'notesequences' / 'tfrecord_iterator_test.tfrecord',
-      inputs / 'b_not_note_sequences.tfrecord')
+  inputs = fuzzlib.melody_dataset_inputs(base, shared_data)
   data = dataset_pipeline.run(dataset_pipeline.DatasetConfig(
       input=str(inputs / '*.tfrecord'), output_dir=str(mixed_out)))
   assert data['inputs_total'] == len(fuzz_run['mixed_records']) + 3
