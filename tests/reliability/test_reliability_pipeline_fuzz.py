@@ -292,6 +292,16 @@ def test_melody_stage_has_a_time_bound_per_record(fuzz_run, monkeypatch,
              r.getMessage() for r in caplog.records)
 
 
+def _assert_only_english1_skipped(root, output_file, caplog, counter, **limit):
+  """Converts `root` under one limit: english1.mid alone is skipped, counted
+  under `counter` and logged with its path and the limit's flag name."""
+  (flag,) = limit
+  data, records, warnings = _convert(root, output_file, caplog, **limit)
+  assert data['counters'][counter] == 1
+  assert len(records) == 2
+  assert any(str(root / 'english1.mid') in w and flag in w for w in warnings)
+
+
 def test_max_file_bytes_and_max_seconds_per_file(shared_data, tmp_path,
                                                  monkeypatch, caplog):
   """Small limits: the size cap skips before reading, the time bound stops a
@@ -301,12 +311,8 @@ def test_max_file_bytes_and_max_seconds_per_file(shared_data, tmp_path,
   for name in ('english1.mid', 'example.mid', 'melody.mid'):
     shutil.copyfile(shared_data / 'midi' / name, root / name)
   # english1.mid is 1716 bytes; the others are < 200.
-  data, records, warnings = _convert(root, tmp_path / 'size.tfrecord', caplog,
-                                     max_file_bytes=1000)
-  assert data['counters']['file_too_large'] == 1
-  assert len(records) == 2
-  assert any(str(root / 'english1.mid') in w and 'max_file_bytes' in w
-             for w in warnings)
+  _assert_only_english1_skipped(root, tmp_path / 'size.tfrecord', caplog,
+                                'file_too_large', max_file_bytes=1000)
 
   from note_seq import midi_io  # pylint: disable=g-import-not-at-top
   real = midi_io.midi_to_note_sequence
@@ -319,12 +325,8 @@ def test_max_file_bytes_and_max_seconds_per_file(shared_data, tmp_path,
     return real(data_bytes)
 
   monkeypatch.setattr(midi_io, 'midi_to_note_sequence', hangs_on_english1)
-  data, records, warnings = _convert(root, tmp_path / 'time.tfrecord', caplog,
-                                     max_seconds_per_file=0.5)
-  assert data['counters']['conversion_timeout'] == 1
-  assert len(records) == 2
-  assert any(str(root / 'english1.mid') in w and 'max_seconds_per_file' in w
-             for w in warnings)
+  _assert_only_english1_skipped(root, tmp_path / 'time.tfrecord', caplog,
+                                'conversion_timeout', max_seconds_per_file=0.5)
 
 
 def test_odd_file_system_entries(shared_data, tmp_path, caplog):
