@@ -281,7 +281,7 @@ def test_melody_stage_has_a_time_bound_per_record(fuzz_run, monkeypatch,
     return real(record, eval_ratio)
 
   monkeypatch.setattr(melody_dataset, 'process_record', hangs_on_english1)
-  monkeypatch.setattr(limits, 'DEFAULT_MAX_SECONDS_PER_FILE', 0.5)
+  monkeypatch.setattr(limits, 'DEFAULT_MAX_SECONDS_PER_FILE', 5.0)
   base = fuzz_run['base']
   with caplog.at_level(logging.WARNING):
     data = dataset_pipeline.run(dataset_pipeline.DatasetConfig(
@@ -326,7 +326,7 @@ def test_max_file_bytes_and_max_seconds_per_file(shared_data, tmp_path,
 
   monkeypatch.setattr(midi_io, 'midi_to_note_sequence', hangs_on_english1)
   _assert_only_english1_skipped(root, tmp_path / 'time.tfrecord', caplog,
-                                'conversion_timeout', max_seconds_per_file=0.5)
+                                'conversion_timeout', max_seconds_per_file=5.0)
 
 
 def test_odd_file_system_entries(shared_data, tmp_path, caplog):
