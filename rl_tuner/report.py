@@ -110,16 +110,10 @@ def read_evaluation(eval_dir: str) -> _Evaluation:
 
 
 def read_run(run_dir: str) -> _Run:
-  path = os.path.join(run_dir, 'config.json')
-  if not os.path.isfile(path):
-    raise ReportError('run_dir', '%s has no config.json: not an RL Tuner run dir' % run_dir)
   try:
-    with open(path) as f:
-      config = json.load(f)
-  except (OSError, ValueError) as e:
-    raise ReportError('run_dir', '%s: unreadable JSON (%s)' % (path, e)) from None
-  if not isinstance(config, dict):
-    raise ReportError('run_dir', '%s: config.json is not a JSON object' % path)
+    config = evaluate_runs.read_run_config(run_dir)
+  except evaluate_runs.SettingsError as e:
+    raise ReportError(e.flag, str(e)) from None
   return _Run(run_dir, os.path.basename(os.path.normpath(run_dir)), config)
 
 
