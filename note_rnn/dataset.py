@@ -57,9 +57,27 @@ def _to_batch(inputs, labels):
   return one_hot * mask[..., None], tf.maximum(labels, 0), lengths
 
 
+def prepend_random_primer(inputs, labels, probability: float, seed: Optional[int] = None):
+  """With ``probability``, puts a uniformly random pitch before a melody's first event.
+
+  The RL Tuner primes with a random pitch that is not part of the melody (``random_note``
+  priming); real data only ever shows a melody's own first note at step 0, after which a
+  well-trained model holds it (92 % of the data), so a composition could never choose its
+  first note. Seeing a random pitch followed by a melody's first note teaches the model that
+  case; the rest of the melody is unchanged. One extra step, so a 511-step melody becomes 512.
+  """
+  use = tf.random.uniform([], seed=seed) < probability
+  primer = tf.random.uniform([], encoding.FIRST_PITCH_INDEX, encoding.NUM_CLASSES,
+                             dtype=tf.int32, seed=seed)
+  return tf.cond(use,
+                 lambda: (tf.concat([[primer], inputs], 0), tf.concat([inputs[:1], labels], 0)),
+                 lambda: (inputs, labels))
+
+
 def make_dataset(files: Sequence[str], batch_size: int, *, training: bool,
                  seed: Optional[int] = None, bucket: bool = True,
-                 shuffle_buffer: int = 2048) -> tf.data.Dataset:
+                 shuffle_buffer: int = 2048,
+                 random_primer_probability: float = 0.0) -> tf.data.Dataset:
   """Batches of ``(inputs [B, T, 38] float32, labels [B, T] int32, lengths [B] int32)``.
 
   Args:
@@ -70,7 +88,12 @@ def make_dataset(files: Sequence[str], batch_size: int, *, training: bool,
     seed: shuffle seed (training only).
     bucket: group sequences of similar length (training only) to cut padding.
     shuffle_buffer: shuffle queue size (Magenta uses about 500).
+    random_primer_probability: training only: the share of melodies that get a random
+      priming pitch in front (``prepend_random_primer``); 0 is Magenta's training.
   """
+  if not 0.0 <= random_primer_probability <= 1.0:
+    raise ValueError('random_primer_probability must be in [0, 1], got %r'
+                     % random_primer_probability)
   ds = tf.data.TFRecordDataset(list(files), num_parallel_reads=tf.data.AUTOTUNE
                                if training else None)
   ds = ds.map(parse_indices, num_parallel_calls=tf.data.AUTOTUNE,
@@ -80,6 +103,9 @@ def make_dataset(files: Sequence[str], batch_size: int, *, training: bool,
   pad = (tf.constant(-1, tf.int32), tf.constant(-1, tf.int32))
   if training:
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    if random_primer_probability > 0:
+      ds = ds.map(lambda x, y: prepend_random_primer(x, y, random_primer_probability, seed),
+                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if bucket:
       ds = ds.bucket_by_sequence_length(
           lambda x, y: tf.shape(x)[0], list(BUCKET_BOUNDARIES),

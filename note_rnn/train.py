@@ -61,6 +61,8 @@ class TrainConfig:
     eval_max_batches: cap on evaluation batches (0 = the whole eval set).
     seed: seeds initialisation, dropout and shuffling.
     bucket: bucket training batches by length (less padding, same loss).
+    random_primer_probability: share of training melodies given a random priming pitch in
+      front (``dataset.prepend_random_primer``); 0 trains exactly as Magenta does.
   """
   run_dir: str
   sequence_example_file: str
@@ -76,6 +78,7 @@ class TrainConfig:
   eval_max_batches: int = 0
   seed: int = 1
   bucket: bool = True
+  random_primer_probability: float = 0.0
 
   def to_dict(self) -> dict:
     d = dataclasses.asdict(self)
@@ -202,18 +205,35 @@ def _check_run_dir(cfg: TrainConfig) -> dict:
   return old
 
 
+_DATA_KEYS = ('sequence_example_file', 'eval_sequence_example_file',
+              'random_primer_probability')
+
+
 def _data_history(previous: dict, cfg: TrainConfig, start_step: int) -> list:
-  """Which data trained which steps: a resumed run may continue on other files."""
+  """Which data trained which steps: a resumed run may continue on other files or priming."""
   current = {'from_step': start_step, 'sequence_example_file': cfg.sequence_example_file,
-             'eval_sequence_example_file': cfg.eval_sequence_example_file}
+             'eval_sequence_example_file': cfg.eval_sequence_example_file,
+             'random_primer_probability': cfg.random_primer_probability}
   history = list(previous.get('data_history') or [])
   if not history:
     return [current]
-  last = history[-1]
-  if (last['sequence_example_file'], last['eval_sequence_example_file']) != (
-      current['sequence_example_file'], current['eval_sequence_example_file']):
+  last = {'random_primer_probability': 0.0, **history[-1]}
+  if any(last[k] != current[k] for k in _DATA_KEYS):
     history.append(current)
   return history
+
+
+def _best_is_stale(history: list, start_step: int) -> bool:
+  """True when this resume changed the eval set or the training objective.
+
+  Eval losses on another eval set are not comparable, and a new objective (random priming)
+  trades a little held-out loss for what it teaches, so the next evaluation sets best/ afresh.
+  """
+  if len(history) < 2 or history[-1]['from_step'] != start_step:
+    return False
+  before, now = ({'random_primer_probability': 0.0, **h} for h in history[-2:])
+  return any(before[k] != now[k] for k in ('eval_sequence_example_file',
+                                           'random_primer_probability'))
 
 
 def _write_config(cfg: TrainConfig, trainer: _Trainer, extra: dict) -> None:
@@ -265,16 +285,15 @@ def _train_in_run_dir(cfg: TrainConfig, train_files, eval_files) -> dict:
   trainer.restore()
   start_step = int(trainer.step.numpy())
   history = _data_history(previous, cfg, start_step)
-  if (len(history) > 1 and history[-1]['from_step'] == start_step
-      and history[-1]['eval_sequence_example_file'] != history[-2]['eval_sequence_example_file']):
-    # Losses on another eval set are not comparable: the next evaluation sets best/ afresh.
-    logging.info('Eval data changed at step %d: best/ will be replaced by the next evaluation.',
-                 start_step)
+  if _best_is_stale(history, start_step):
+    logging.info('Eval data or random priming changed at step %d: best/ will be replaced by '
+                 'the next evaluation.', start_step)
     trainer.best_eval_loss.assign(np.inf)
   _write_config(cfg, trainer, {'status': 'training', 'data_history': history})
 
   train_ds = dataset_lib.make_dataset(train_files, cfg.hparams.batch_size, training=True,
-                                      seed=cfg.seed + start_step, bucket=cfg.bucket)
+                                      seed=cfg.seed + start_step, bucket=cfg.bucket,
+                                      random_primer_probability=cfg.random_primer_probability)
   eval_ds = (dataset_lib.make_dataset(eval_files, cfg.hparams.batch_size, training=False)
              if eval_files else None)
   writer = tf.summary.create_file_writer(os.path.join(cfg.run_dir, 'tb'))

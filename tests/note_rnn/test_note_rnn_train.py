@@ -51,6 +51,35 @@ def test_dataset_batches_pad_and_mask(golden_dataset):
     assert x.shape[1] == max(n.numpy())
 
 
+def test_random_primer_goes_before_the_first_event():
+  inputs = tf.constant([14, 0, 0, 16], tf.int32)
+  labels = tf.constant([0, 0, 16, 0], tf.int32)
+  x, y = dataset_lib.prepend_random_primer(inputs, labels, 1.0)
+  x, y = x.numpy(), y.numpy()
+  assert encoding.FIRST_PITCH_INDEX <= x[0] < encoding.NUM_CLASSES
+  # The melody follows unchanged; the primer's label is the melody's first event.
+  assert x[1:].tolist() == [14, 0, 0, 16] and y.tolist() == [14, 0, 0, 16, 0]
+  x, y = dataset_lib.prepend_random_primer(inputs, labels, 0.0)
+  assert x.numpy().tolist() == [14, 0, 0, 16] and y.numpy().tolist() == [0, 0, 16, 0]
+  primed = [int(dataset_lib.prepend_random_primer(inputs, labels, 0.5)[0].shape[0] == 5)
+            for _ in range(400)]
+  assert 0.4 < np.mean(primed) < 0.6
+  with pytest.raises(ValueError, match='random_primer_probability'):
+    dataset_lib.make_dataset(['unused'], 2, training=True, random_primer_probability=1.5)
+
+
+def test_dataset_with_random_primers_shifts_every_melody(golden_dataset):
+  examples = lib.read_sequence_examples(golden_dataset)
+  firsts = {int(np.argmax(e[0][0])) for e in examples}
+  ds = dataset_lib.make_dataset([golden_dataset], 2, training=True, seed=3, bucket=False,
+                                random_primer_probability=1.0)
+  for x, y, n in ds.take(2):
+    assert sorted(n.numpy().tolist()) == [254, 288]
+    x = np.argmax(x.numpy(), -1)
+    assert set(y.numpy()[:, 0].tolist()) <= firsts
+    assert (x[:, 1] == y.numpy()[:, 0]).all() and (x[:, 0] >= encoding.FIRST_PITCH_INDEX).all()
+
+
 def test_hparams_overrides():
   hp = config_lib.parse_hparams(config_lib.named_config('basic_rnn'),
                                 'batch_size=64, rnn_layer_sizes=[64,32],learning_rate=0.01')
@@ -97,6 +126,36 @@ def test_train_run_dir_resume_and_best(tmp_path, golden_dataset):
     bad = _config(run_dir, golden_dataset, steps=8)
     bad.hparams = config_lib.NoteRnnHParams(rnn_layer_sizes=(8,), batch_size=2)
     train_lib.train(bad)
+
+
+def test_resume_with_random_primers_records_it_and_restarts_best(tmp_path, golden_dataset):
+  run_dir = tmp_path / 'run'
+  train_lib.train(_config(run_dir, golden_dataset, golden_dataset, steps=2))
+  train_lib.train(_config(run_dir, golden_dataset, golden_dataset, steps=4,
+                                   random_primer_probability=0.5))
+  cfg = json.loads((run_dir / 'config.json').read_text())
+  assert [h.get('random_primer_probability', 0.0) for h in cfg['data_history']] == [0.0, 0.5]
+  assert cfg['data_history'][1]['from_step'] == 2
+  assert cfg['train_config']['random_primer_probability'] == 0.5
+  assert train_lib._best_is_stale(cfg['data_history'], 2)
+  # The same priming again is not a new phase.
+  train_lib.train(_config(run_dir, golden_dataset, golden_dataset, steps=6,
+                          random_primer_probability=0.5))
+  cfg = json.loads((run_dir / 'config.json').read_text())
+  assert len(cfg['data_history']) == 2
+  assert not train_lib._best_is_stale(cfg['data_history'], 4)
+
+
+def test_best_is_stale_only_when_eval_data_or_priming_change_at_this_resume():
+  first = {'from_step': 0, 'sequence_example_file': 'a', 'eval_sequence_example_file': 'e'}
+  more_data = dict(first, from_step=5, sequence_example_file='b')
+  new_eval = dict(more_data, eval_sequence_example_file='f')
+  primed = dict(first, from_step=5, random_primer_probability=0.5)
+  assert not train_lib._best_is_stale([first], 0)
+  assert not train_lib._best_is_stale([first, more_data], 5)
+  assert train_lib._best_is_stale([first, new_eval], 5)
+  assert train_lib._best_is_stale([first, primed], 5)
+  assert not train_lib._best_is_stale([first, primed], 7)  # a later resume of that phase
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, golden_dataset, monkeypatch):
