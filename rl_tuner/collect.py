@@ -79,7 +79,7 @@ class EpisodeCollector:
                           final_epsilon=float(final_epsilon))
     self._num_primers = int(num_primers)
     self.generator = tf.random.Generator.from_seed(seed)
-    self._act = tf.function(self._act_graph)
+    self._act = tf.function(self._act_graph, autograph=False)
 
   def epsilon(self, env_steps):
     return targets.epsilon(env_steps, **self._schedule)

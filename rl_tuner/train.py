@@ -157,10 +157,11 @@ class Tuner:
         q_network=self.q_network, target_q_network=self.agent._target_q_network,  # pylint: disable=protected-access
         optimizer=self.agent._optimizer, train_step=self.train_step,  # pylint: disable=protected-access
         env_steps=self.env_steps, replay=self.replay, rng=self.collector.generator)
-    self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=bool(c.xla))
+    self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=bool(c.xla),
+                                    autograph=False)
     self.live_policy = LiveStepModel(self.q_network,
                                      self.prior_network if self.algorithm == 'g' else None)
-    self._sample = tf.function(self._sample_graph)
+    self._sample = tf.function(self._sample_graph, autograph=False)
 
   def _sample_graph(self, num_updates: int):
     experience, _ = self.replay.get_next(
