@@ -209,6 +209,11 @@ _DATA_KEYS = ('sequence_example_file', 'eval_sequence_example_file',
               'random_primer_probability')
 
 
+def _history_entry(entry: dict) -> dict:
+  """A data_history entry with the fields that entries written before them lack."""
+  return {'random_primer_probability': 0.0, **entry}
+
+
 def _data_history(previous: dict, cfg: TrainConfig, start_step: int) -> list:
   """Which data trained which steps: a resumed run may continue on other files or priming."""
   current = {'from_step': start_step, 'sequence_example_file': cfg.sequence_example_file,
@@ -217,7 +222,7 @@ def _data_history(previous: dict, cfg: TrainConfig, start_step: int) -> list:
   history = list(previous.get('data_history') or [])
   if not history:
     return [current]
-  last = {'random_primer_probability': 0.0, **history[-1]}
+  last = _history_entry(history[-1])
   if any(last[k] != current[k] for k in _DATA_KEYS):
     history.append(current)
   return history
@@ -231,7 +236,7 @@ def _best_is_stale(history: list, start_step: int) -> bool:
   """
   if len(history) < 2 or history[-1]['from_step'] != start_step:
     return False
-  before, now = ({'random_primer_probability': 0.0, **h} for h in history[-2:])
+  before, now = (_history_entry(h) for h in history[-2:])
   return any(before[k] != now[k] for k in ('eval_sequence_example_file',
                                            'random_primer_probability'))
 
