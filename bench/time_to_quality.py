@@ -132,68 +132,10 @@ def peak_rss_mib() -> float:
 # ---------------------------------------------------------------------------- ours
 
 
-def read_flagfile(path: str) -> dict:
-  """`--name=value` lines (comments and blank lines skipped) -> {name: raw string}.
-
-  Nested `--flagfile=` lines are followed relative to the file's folder.
-  """
-  values = {}
-  with open(path) as f:
-    for number, line in enumerate(f, 1):
-      line = line.strip()
-      if not line or line.startswith('#') or line.startswith('//'):
-        continue
-      if not line.startswith('--'):
-        raise ValueError('%s:%d: expected --name=value, got %r' % (path, number, line))
-      name, sep, value = line[2:].partition('=')
-      if name == 'flagfile':
-        values.update(read_flagfile(os.path.join(os.path.dirname(path), value)))
-      elif not sep:
-        if name.startswith('no'):
-          values[name[2:]] = 'false'
-        else:
-          values[name] = 'true'
-      else:
-        values[name] = value
-  return values
-
-
 def build_config(flagfile: str, overrides: dict):
-  """RLTunerConfig from a flagfile of bin/train_rl_tuner, with `overrides` forced.
-
-  Values are converted by the dataclass field's type (bool, int, float, str, an
-  optional of those, or a list of ints written as `[60, -2]` or `60,-2`).
-  """
-  import ast  # pylint: disable=g-import-not-at-top
-  import dataclasses  # pylint: disable=g-import-not-at-top
-  import typing  # pylint: disable=g-import-not-at-top
+  """RLTunerConfig from a flagfile of bin/train_rl_tuner, with `overrides` forced."""
   from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
-  raw = read_flagfile(flagfile)
-  hints = typing.get_type_hints(config_lib.RLTunerConfig)
-  names = {f.name for f in dataclasses.fields(config_lib.RLTunerConfig)}
-  unknown = sorted(set(raw) - names)
-  if unknown:
-    raise ValueError('%s: flags unknown to RLTunerConfig: %s' % (flagfile, unknown))
-
-  def convert(name, text):
-    kind = hints[name]
-    args = [a for a in typing.get_args(kind) if a is not type(None)]
-    if args and typing.get_origin(kind) is typing.Union:
-      kind = args[0]
-    if text in ('', 'None') and type(None) in typing.get_args(hints[name]):
-      return None
-    if kind is bool:
-      if text.lower() not in ('true', 'false', '1', '0'):
-        raise ValueError('%s: --%s=%s is not a bool' % (flagfile, name, text))
-      return text.lower() in ('true', '1')
-    if kind in (int, float, str):
-      return kind(text)
-    value = ast.literal_eval(text if text.startswith('[') else '[%s]' % text)
-    return [int(v) for v in value]
-
-  values = {name: convert(name, text) for name, text in raw.items()}
-  values.update(overrides)
-  config = config_lib.RLTunerConfig(**values)
+  config = config_lib.from_flagfile(flagfile, **overrides)
   if (config.canonical_algorithm in config_lib.ALGORITHMS_WITHOUT_LOG_P
       and config.reward_mode == FORCED['reward_mode']):
     # g and pure_rl optimise the same objective with log p in the target (g) or
@@ -432,7 +374,7 @@ def main(argv=None):
   work_dir = args.work_dir or tempfile.mkdtemp(prefix='ttq_')
   os.makedirs(work_dir, exist_ok=True)
   note_rnn_path = note_rnn_location(
-      args.note_rnn or read_flagfile(args.flagfile).get('note_rnn_checkpoint'))
+      args.note_rnn or build_config(args.flagfile, {}).note_rnn_checkpoint)
   ours_runs, base_runs = [], []
   prefix = None
   if args.baseline or args.baseline_only:

@@ -13,6 +13,7 @@ can print a one-line error naming the flag before anything is written.
 import dataclasses
 import math
 import os
+import typing
 from typing import List, Optional, Tuple
 
 ALGORITHMS = ('q', 'psi', 'g', 'pure_rl')
@@ -102,6 +103,71 @@ class RLTunerConfig:
     if unknown:
       raise ValueError('unknown config keys %s' % unknown)
     return cls(**values)
+
+
+class FlagfileError(ValueError):
+  """A flagfile line that is not a valid flag of bin/train_rl_tuner (names file and line)."""
+
+
+def _flag_value(text: str, annotation, where: str):
+  """A flagfile value -> the RLTunerConfig field's type."""
+  if typing.get_origin(annotation) is typing.Union:  # Optional[X]
+    inner = [a for a in typing.get_args(annotation) if a is not type(None)][0]
+    return None if text in ('', 'None') else _flag_value(text, inner, where)
+  if typing.get_origin(annotation) in (list, List):
+    try:
+      return [int(x) for x in text.strip('[]').replace(' ', '').split(',') if x]
+    except ValueError:
+      raise FlagfileError('%s: %r is not a list of integers' % (where, text)) from None
+  if annotation is bool:
+    if text.lower() not in ('1', 'true', 'yes', '0', 'false', 'no'):
+      raise FlagfileError('%s: %r is not a bool' % (where, text))
+    return text.lower() in ('1', 'true', 'yes')
+  if annotation in (int, float):
+    try:
+      return annotation(text)
+    except ValueError:
+      raise FlagfileError('%s: %r is not %s' % (where, text, annotation.__name__)) from None
+  return text
+
+
+def _flagfile_values(path: str, hints: dict) -> dict:
+  """`--name=value` lines -> {name: typed value}; `--flagfile=` lines are followed
+  relative to the file's folder; `#` and `//` lines are comments."""
+  values = {}
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      line = line.strip()
+      if not line or line.startswith(('#', '//')):
+        continue
+      where = '%s:%d' % (path, number)
+      if not line.startswith('--'):
+        raise FlagfileError('%s: expected --name=value, got %r' % (where, line))
+      name, sep, text = line[2:].partition('=')
+      if name == 'flagfile':
+        values.update(_flagfile_values(os.path.join(os.path.dirname(path), text), hints))
+        continue
+      if not sep and name.startswith('no') and hints.get(name[2:]) is bool:
+        name, text = name[2:], 'false'
+      elif not sep and hints.get(name) is bool:
+        text = 'true'
+      if name not in hints:
+        raise FlagfileError('%s: --%s is not a flag of bin/train_rl_tuner' % (where, name))
+      values[name] = _flag_value(text, hints[name], where)
+  return values
+
+
+def from_flagfile(path: str, **overrides) -> RLTunerConfig:
+  """Reads a `bin/train_rl_tuner` flagfile into an RLTunerConfig, then applies overrides.
+
+  For tools that build a run from a flagfile without absl (the demo, the benches).
+
+  Raises:
+    FlagfileError: a line that is not a flag of RLTunerConfig, or a bad value.
+  """
+  values = _flagfile_values(path, typing.get_type_hints(RLTunerConfig))
+  values.update(overrides)
+  return RLTunerConfig(**values)
 
 
 # Upper bounds that keep a typo from exhausting memory (the replay buffer is

@@ -9,8 +9,7 @@ overrides only the step budget (and where things go), so the demo trains exactly
 
 import os
 import time
-import typing
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_CANDIDATES = ('q_fast.cfg', 'q.cfg')
@@ -31,44 +30,17 @@ def find_config(configs_dir: str = os.path.join(REPO_DIR, 'configs')) -> str:
   raise DemoError('no %s in %s' % (' or '.join(CONFIG_CANDIDATES), configs_dir))
 
 
-def _convert(text: str, annotation):
-  """A flagfile value -> the RLTunerConfig field's type."""
-  if typing.get_origin(annotation) is typing.Union:  # Optional[X]
-    inner = [a for a in typing.get_args(annotation) if a is not type(None)][0]
-    return None if text in ('', 'None') else _convert(text, inner)
-  if typing.get_origin(annotation) in (list, List):
-    return [int(x) for x in text.strip('[]').replace(' ', '').split(',') if x]
-  if annotation is bool:
-    return text.lower() in ('1', 'true', 'yes')
-  if annotation in (int, float):
-    return annotation(text)
-  return text
-
-
 def config_from_flagfile(path: str, **overrides):
   """Reads a ``bin/train_rl_tuner`` flagfile into an ``RLTunerConfig`` (then overrides).
 
   Raises:
-    DemoError: a line that is not a flag of ``RLTunerConfig``.
+    DemoError: a line that is not a flag of ``RLTunerConfig``, or a bad value.
   """
   from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
-  hints = typing.get_type_hints(config_lib.RLTunerConfig)
-  values = {}
-  with open(path) as f:
-    for number, line in enumerate(f, 1):
-      line = line.strip()
-      if not line or line.startswith('#'):
-        continue
-      name, _, text = line.lstrip('-').partition('=')
-      if name.startswith('no') and name[2:] in hints and not text:
-        name, text = name[2:], 'false'
-      elif name in hints and hints[name] is bool and not text:
-        text = 'true'
-      if name not in hints:
-        raise DemoError('%s:%d: --%s is not a flag of bin/train_rl_tuner' % (path, number, name))
-      values[name] = _convert(text, hints[name])
-  values.update(overrides)
-  return config_lib.RLTunerConfig(**values)
+  try:
+    return config_lib.from_flagfile(path, **overrides)
+  except config_lib.FlagfileError as e:
+    raise DemoError(str(e)) from None
 
 
 def _stage(log, number: int, total: int, title: str):

@@ -44,3 +44,16 @@ def test_demo_config_prefers_q_fast(tmp_path):
   assert demo.find_config(str(tmp_path)).endswith('q.cfg')
   (tmp_path / 'q_fast.cfg').write_text('--algorithm=q\n')
   assert demo.find_config(str(tmp_path)).endswith('q_fast.cfg')
+
+
+def test_nested_flagfile_comments_and_bad_values(tmp_path):
+  (tmp_path / 'base.cfg').write_text('--algorithm=g\n--num_steps=5\n')
+  (tmp_path / 'top.cfg').write_text('// absl comment\n--flagfile=base.cfg\n--num_steps=6\n')
+  config = config_lib.from_flagfile(str(tmp_path / 'top.cfg'))
+  assert config.algorithm == 'g' and config.num_steps == 6
+  (tmp_path / 'bad.cfg').write_text('--algorithm=q\n--xla=maybe\n')
+  with pytest.raises(config_lib.FlagfileError, match=r'bad.cfg:2: .*not a bool'):
+    config_lib.from_flagfile(str(tmp_path / 'bad.cfg'))
+  (tmp_path / 'bad2.cfg').write_text('--num_steps=many\n')
+  with pytest.raises(config_lib.FlagfileError, match=r'bad2.cfg:1: .*not int'):
+    config_lib.from_flagfile(str(tmp_path / 'bad2.cfg'))
