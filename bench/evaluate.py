@@ -52,7 +52,7 @@ def _load_note_rnn(path):
 
 
 def time_ours(args):
-  from rl_tuner import evaluation  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import scoring  # pylint: disable=g-import-not-at-top
   prior, desc = _load_note_rnn(args.note_rnn)
   import note_rnn  # pylint: disable=g-import-not-at-top
   policy = note_rnn.build(prior.layer_sizes, seed=2)
@@ -60,7 +60,7 @@ def time_ours(args):
   results = []
   for case, step_model in (('note_rnn', prior), ('tuned', policy)):
     def run(n, seed):
-      return evaluation.evaluate_model(step_model, prior, num_compositions=n, seed=seed,
+      return scoring.evaluate_model(step_model, prior, num_compositions=n, seed=seed,
                                        batch_size=args.batch_size,
                                        semantics=args.semantics)
     t0 = time.perf_counter()

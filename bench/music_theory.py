@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from rl_tuner import metrics
-from rl_tuner import music_theory
+from rl_tuner.music import statistics
+from rl_tuner.music import rules
 
 
 def melodies(num, length, seed):
@@ -54,15 +54,15 @@ def main():
   args = parser.parse_args()
   x = melodies(args.batch, args.num_notes, seed=0)
   priming = np.arange(args.batch) % 37
-  for semantics in music_theory.SEMANTICS:
+  for semantics in rules.SEMANTICS:
     line = {'bench': 'reward_components', 'shape': list(x.shape), 'semantics': semantics}
-    line.update(timed(lambda: music_theory.reward_components(
+    line.update(timed(lambda: rules.reward_components(
         x, key='C', semantics=semantics, num_notes=args.num_notes), args.repeats))
     print(json.dumps(line), flush=True)
 
     def episode():
       for t in range(args.num_notes):
-        music_theory.reward_of_last_note(x[:, :t + 1], key='C', semantics=semantics,
+        rules.reward_of_last_note(x[:, :t + 1], key='C', semantics=semantics,
                                          num_notes=args.num_notes, priming=priming)
     line = {'bench': 'reward_of_last_note_episode', 'shape': list(x.shape),
             'semantics': semantics, 'calls': args.num_notes}
@@ -70,9 +70,9 @@ def main():
     print(json.dumps(line), flush=True)
 
   big = melodies(args.stats_compositions, args.num_notes, seed=1)
-  for semantics in music_theory.SEMANTICS:
+  for semantics in rules.SEMANTICS:
     line = {'bench': 'composition_stats', 'shape': list(big.shape), 'semantics': semantics}
-    line.update(timed(lambda: metrics.composition_stats(big, key='C', semantics=semantics),
+    line.update(timed(lambda: statistics.composition_stats(big, key='C', semantics=semantics),
                       max(1, args.repeats // 3)))
     print(json.dumps(line), flush=True)
 

@@ -4,7 +4,7 @@
   .venv/bin/python bench/rl_tuner.py                 # ours, two batchings, same replay ratio
   nice .venv/bin/python bench/rl_tuner.py --baseline # also the original, in the same invocation
 
-Each case builds `rl_tuner.train.Tuner` (the networks, agent, batched collector
+Each case builds `rl_tuner.rl.trainer.Tuner` (the networks, agent, batched collector
 and episode replay buffer `train_eval` uses) on the same Note RNN and runs the
 training loop's two halves for `--steps` environment steps: collect
 `num_parallel_envs` whole episodes in one graph, score them with the vectorised
@@ -53,7 +53,7 @@ def run_case(args) -> dict:
   import numpy as np  # pylint: disable=g-import-not-at-top
   import note_rnn  # pylint: disable=g-import-not-at-top
   from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   case = CASES[args.case]
   prior = (note_rnn.build((100,), seed=args.seed) if args.note_rnn == 'random'
            else note_rnn.load(args.note_rnn))
@@ -61,7 +61,7 @@ def run_case(args) -> dict:
       output_dir='/nonexistent', algorithm=args.algorithm, num_steps=args.steps,
       exploration_period=args.steps // 2, num_parallel_envs=args.num_parallel_envs,
       xla=args.xla, seed=args.seed, **case)
-  tuner = train.Tuner(config, prior, None)
+  tuner = trainer.Tuner(config, prior, None)
   round_steps = config.num_parallel_envs * config.num_notes
 
   def one_round():

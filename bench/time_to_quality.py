@@ -15,7 +15,7 @@ The clock starts at the first environment step (imports and model
 construction excluded, tracing and compilation included) and excludes the
 checks, whose time is reported apart.
 
-Ours runs `rl_tuner.train.train_eval` in a fresh subprocess per repeat (so every
+Ours runs `rl_tuner.rl.trainer.train_eval` in a fresh subprocess per repeat (so every
 repeat pays its own tracing, and peak RSS is per run). `--baseline` also runs
 the original (`bench/baseline_time_to_quality.py` under `.venv-baseline`) in
 the same invocation, on our Note RNN exported to the layout the original's
@@ -202,24 +202,24 @@ class Checker:
 def evaluate_step_model(step_model, prior, *, num_compositions, seed, save_to=None):
   """Samples compositions, returns (bar figures + mean_log_p, seconds)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
-  from rl_tuner import metrics  # pylint: disable=g-import-not-at-top
-  from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
   t0 = time.perf_counter()
-  priming, notes = generation.generate_compositions(
+  priming, notes = sampling.generate_compositions(
       step_model, num_compositions, num_notes=FORCED['num_notes'],
       priming_mode='random_note', policy=EVAL_POLICY, seed=seed,
       semantics=EVAL_SEMANTICS)
-  figures = composition_figures(notes, metrics, music_theory)
+  figures = composition_figures(notes)
   figures['mean_log_p'] = round(float(np.mean(
-      generation.score_log_p(prior, priming, notes))), 4)
+      sampling.score_log_p(prior, priming, notes))), 4)
   if save_to:
     np.savez_compressed(save_to, priming=priming, notes=notes)
   return figures, time.perf_counter() - t0
 
 
-def composition_figures(notes, metrics, music_theory) -> dict:
-  stats = metrics.composition_stats(notes, key=music_theory.parse_key(FORCED['key']),
+def composition_figures(notes) -> dict:
+  stats = statistics.composition_stats(notes, key=rules.parse_key(FORCED['key']),
                                     semantics=EVAL_SEMANTICS)
   return {k: (None if v is None else round(float(v), 6)) for k, v in stats.items()
           if not isinstance(v, dict)}
@@ -228,8 +228,8 @@ def composition_figures(notes, metrics, music_theory) -> dict:
 def note_rnn_own_log_p(prior, num_compositions, seed) -> float:
   """Mean log p per note of the Note RNN's own samples (the bar's reference)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
-  _, _, log_p = generation.generate_compositions(
+  from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
+  _, _, log_p = sampling.generate_compositions(
       prior, num_compositions, num_notes=FORCED['num_notes'], priming_mode='random_note',
       policy=EVAL_POLICY, seed=seed, semantics=EVAL_SEMANTICS, return_log_p=True)
   return float(np.mean(log_p))
@@ -243,7 +243,7 @@ def note_rnn_location(value):
 def run_ours_worker(args, emit) -> dict:
   """One run of ours in this process; returns the run's summary record."""
   import note_rnn  # pylint: disable=g-import-not-at-top
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   overrides = dict(FORCED)
   overrides['seed'] = args.seed
   overrides['num_steps'] = args.max_steps
@@ -259,7 +259,7 @@ def run_ours_worker(args, emit) -> dict:
                     seed=args.seed, run_to_cap=args.run_to_cap, emit=emit,
                     out_dir=args.worker_out_dir)
   t0 = time.perf_counter()
-  train.train_eval(config, on_check=checker, check_every=args.check_every)
+  trainer.train_eval(config, on_check=checker, check_every=args.check_every)
   wall = time.perf_counter() - t0
   return summarise('ours', checker.checks, extra={
       'flagfile': os.path.relpath(args.flagfile, REPO), 'seed': args.seed,
@@ -339,12 +339,12 @@ def score_baseline_log_p(final, note_rnn_path) -> None:
   """Adds the mean log p under our port of the Note RNN to the passing/closest checks."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import note_rnn  # pylint: disable=g-import-not-at-top
-  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
   prior = note_rnn.load(note_rnn_path)
   for check in final['passing_checks'] + ([final['closest_check']]
                                           if final.get('closest_check') else []):
     with np.load(check['compositions'], allow_pickle=False) as data:
-      log_p = generation.score_log_p(prior, data['priming'], data['notes'])
+      log_p = sampling.score_log_p(prior, data['priming'], data['notes'])
     check['figures']['mean_log_p'] = round(float(np.mean(log_p)), 4)
 
 

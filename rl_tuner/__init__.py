@@ -2,7 +2,7 @@
 
 `rl_tuner.RLTuner` and `rl_tuner.default_dqn_hparams` are Magenta's RL Tuner
 class and hparams (rl_tuner/facade.py). They load lazily, so importing a pure
-module such as `rl_tuner.music_theory` does not import TensorFlow.
+module such as `rl_tuner.music.rules` does not import TensorFlow.
 """
 
 _FACADE_NAMES = ('RLTuner', 'default_dqn_hparams', 'DqnHParams')

@@ -1,7 +1,7 @@
 """The RL Tuner's one configuration: a dataclass with one field per flag.
 
 `bin/train_rl_tuner` turns its absl flags into an `RLTunerConfig`;
-`rl_tuner.train.train_eval` takes one; the run's `config.json` stores one.
+`rl_tuner.rl.trainer.train_eval` takes one; the run's `config.json` stores one.
 Defaults are Magenta's `RLTuner` constructor defaults (interfaces.md §1), so
 the original's script values (γ 0.5, λ 0.1, Boltzmann) live in
 `configs/q_paper.cfg` instead (fixes bug 6: one config, saved with the run).
@@ -219,9 +219,9 @@ def validate(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
 
   Checks ranges, enumerations, files that must exist and combinations (a log-p
   reward mode for g or pure_rl; a priming mode without its input). Key and
-  reward-mode names are checked against `rl_tuner.music_theory`.
+  reward-mode names are checked against `rl_tuner.music.rules`.
   """
-  from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
 
   if not c.output_dir:
     return 'output_dir', 'is required'
@@ -233,14 +233,14 @@ def validate(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
   if c.semantics not in SEMANTICS:
     return 'semantics', 'must be one of %s, got %r' % (', '.join(SEMANTICS), c.semantics)
   try:
-    music_theory.parse_key(c.key)
+    rules.parse_key(c.key)
   except ValueError as e:
     return 'key', str(e)
-  if c.reward_mode is not None and c.reward_mode not in music_theory.REWARD_MODES:
+  if c.reward_mode is not None and c.reward_mode not in rules.REWARD_MODES:
     return 'reward_mode', 'unknown reward mode %r; valid: %s' % (
-        c.reward_mode, ', '.join(music_theory.REWARD_MODES))
+        c.reward_mode, ', '.join(rules.REWARD_MODES))
   if (c.canonical_algorithm in ALGORITHMS_WITHOUT_LOG_P and c.reward_mode is not None
-      and c.reward_mode in music_theory.MODES_WITH_LOG_P):
+      and c.reward_mode in rules.MODES_WITH_LOG_P):
     return 'reward_mode', (
         '--reward_mode=%s adds log p(a|s), but --algorithm=%s uses r = λ·R_MT only '
         '(its prior enters through the target); use a mode without log p, e.g. '

@@ -72,10 +72,10 @@ def tune_evaluate_report(output_dir: str, *, num_steps: int = DEFAULT_NUM_STEPS,
     DemoError: the shipped Note RNN is missing, or a stage failed.
   """
   import note_rnn  # pylint: disable=g-import-not-at-top
-  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
-  from rl_tuner import evaluation  # pylint: disable=g-import-not-at-top
-  from rl_tuner import report  # pylint: disable=g-import-not-at-top
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import scoring  # pylint: disable=g-import-not-at-top
+  from rl_tuner.report import pages as report_pages  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
 
   total = total_stages or first_stage + 3
   stage = first_stage
@@ -99,7 +99,7 @@ def tune_evaluate_report(output_dir: str, *, num_steps: int = DEFAULT_NUM_STEPS,
   start = _stage(log, stage, total, 'tuning it with q for %d environment steps (%s)'
                  % (num_steps, os.path.relpath(config_path, REPO_DIR)))
   try:
-    result = train.train_eval(config, log=lambda line: log('      ' + line))
+    result = trainer.train_eval(config, log=lambda line: log('      ' + line))
   except Exception as e:  # pylint: disable=broad-except
     raise DemoError('tuning failed: %s: %s' % (type(e).__name__, e)) from None
   log('      %d env steps, %d gradient steps in %.1f s; run dir %s' % (
@@ -112,20 +112,20 @@ def tune_evaluate_report(output_dir: str, *, num_steps: int = DEFAULT_NUM_STEPS,
   eval_dirs = {}
   for semantics, name in (('corrected', 'eval'), ('legacy', 'eval_legacy')):
     eval_dirs[semantics] = os.path.join(output_dir, name)
-    metrics = evaluate_runs.run_evaluation(
-        evaluate_runs.EvaluationConfig(
+    metrics = runs_lib.run_evaluation(
+        runs_lib.EvaluationConfig(
             output_dir=eval_dirs[semantics], run_dirs=[run_dir], semantics=semantics,
             num_compositions=num_compositions, seed=1,
             save_compositions=(semantics == 'corrected')),
         log=lambda line: log('      ' + line))
     if semantics == 'corrected':
-      table = evaluation.markdown_table(metrics)
+      table = scoring.markdown_table(metrics)
   log('      done in %.1f s' % (time.perf_counter() - start))
 
   stage += 1
   start = _stage(log, stage, total, 'writing the report (plots, MIDI, audio, A/B page)')
-  pages = report.build_report(
-      report.ReportConfig(output_dir=os.path.join(output_dir, 'report'), run_dirs=[run_dir],
+  pages = report_pages.build_report(
+      report_pages.ReportConfig(output_dir=os.path.join(output_dir, 'report'), run_dirs=[run_dir],
                           eval_dirs=[eval_dirs['corrected'], eval_dirs['legacy']]),
       log=lambda line: log('      ' + line))
   log('      done in %.1f s' % (time.perf_counter() - start))

@@ -14,11 +14,11 @@ runs with only its import line changed:
 
 Every constructor keyword and main method of Magenta's class is kept. Nothing
 is implemented twice: the constructor builds one `RLTunerConfig` (the settings
-`bin/train_rl_tuner` takes as flags), `train` calls `rl_tuner.train.train_eval`
+`bin/train_rl_tuner` takes as flags), `train` calls `rl_tuner.rl.trainer.train_eval`
 on it with `output_dir` as the run dir (so a second `train` call resumes and
 adds `num_steps` more steps), generation and evaluation use the run's saved
-sampling policy (`rl_tuner.policy_io`) with `rl_tuner.generation` and
-`rl_tuner.metrics`, and checkpoints are the run dir's own.
+sampling policy (`rl_tuner.policy.saved_policy`) with `rl_tuner.evaluate.sampling` and
+`rl_tuner.music.statistics`, and checkpoints are the run dir's own.
 
 Where the facade deliberately differs from Magenta (each is also in
 rl_tuner/README.md):
@@ -204,9 +204,9 @@ class RLTuner:
     # Magenta silently replaces the reward mode of g and pure_rl (their reward is
     # λ·R_MT only); keep that, but only for the modes that would add log p.
     self.reward_mode = reward_mode
-    from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+    from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
     if (self.algorithm in config_lib.ALGORITHMS_WITHOUT_LOG_P
-        and reward_mode in music_theory.MODES_WITH_LOG_P):
+        and reward_mode in rules.MODES_WITH_LOG_P):
       self.reward_mode = 'music_theory_only'
     # Magenta's per-composition state (generate_music_sequence fills it).
     self.beat = 0
@@ -301,7 +301,7 @@ class RLTuner:
         `dqn_hparams.random_action_probability` (counted from the run's start).
       enable_random: False turns ε-greedy exploration off.
     """
-    from rl_tuner import train as train_lib  # pylint: disable=g-import-not-at-top
+    from rl_tuner.rl import trainer as train_lib  # pylint: disable=g-import-not-at-top
     if num_steps < 0:
       raise ValueError('num_steps must be >= 0, got %r' % (num_steps,))
     self._ensure_models()
@@ -313,15 +313,15 @@ class RLTuner:
     self._load_policy(self.output_dir)
 
   def _load_policy(self, run_dir: str) -> None:
-    from rl_tuner import policy_io  # pylint: disable=g-import-not-at-top
-    self._policy = policy_io.load_policy(run_dir)
+    from rl_tuner.policy import saved_policy  # pylint: disable=g-import-not-at-top
+    self._policy = saved_policy.load_policy(run_dir)
 
   # --------------------------------------------------------------- generation
 
   def prime_internal_models(self) -> np.ndarray:
     """A `random_note` priming observation (one-hot [38]), as Magenta returns it."""
-    from rl_tuner import generation  # pylint: disable=g-import-not-at-top
-    note = generation.random_priming_notes(1, semantics=self.semantics,
+    from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
+    note = sampling.random_priming_notes(1, semantics=self.semantics,
                                            seed=int(np.random.randint(2**31)))[0]
     return encoding.one_hot(note)
 
@@ -336,19 +336,19 @@ class RLTuner:
       The composition's encoded notes (Magenta returns nothing; they are also
       left in `self.composition`).
     """
-    from rl_tuner import generation  # pylint: disable=g-import-not-at-top
-    from rl_tuner import midi_output  # pylint: disable=g-import-not-at-top
+    from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
+    from rl_tuner.evaluate import midi as midi_lib  # pylint: disable=g-import-not-at-top
     self._ensure_models()
     length = int(length or self.num_notes_in_melody)
     seed = int(np.random.randint(2**31))
-    priming, notes = generation.generate_compositions(
+    priming, notes = sampling.generate_compositions(
         self._policy, 1, num_notes=length, priming_mode='random_note',
         policy='greedy' if most_probable else 'sample', seed=seed, semantics=self.semantics,
         batch_size=1)
     self.composition = [int(n) for n in notes[0]]
     self.beat = length
     path = _next_file_name(self.output_dir, title, 'mid')
-    midi_output.write_midi(self.composition, path)
+    midi_lib.write_midi(self.composition, path)
     logging.info('Wrote a melody to %s', path)
     if visualize_probs:
       self._plot_probabilities(int(priming[0]), self.composition, prob_image_name)
@@ -401,18 +401,18 @@ class RLTuner:
       `autocorrelation1..3` (one value per composition), `num_compositions`,
       `total_notes`.
     """
-    from rl_tuner import generation  # pylint: disable=g-import-not-at-top
-    from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+    from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
+    from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
     if key is not None:
       raise ValueError('key: pass the key to the constructor (key=%r now)' % (self.key,))
-    run_key = music_theory.parse_key(self.key)
+    run_key = rules.parse_key(self.key)
     if tonic_note != run_key.tonic_index:
       raise ValueError('tonic_note=%r: the run key %s has tonic index %d'
                        % (tonic_note, self.key, run_key.tonic_index))
     if num_compositions < 1:
       raise ValueError('num_compositions must be >= 1, got %r' % (num_compositions,))
     self._ensure_models()
-    _, notes = generation.generate_compositions(
+    _, notes = sampling.generate_compositions(
         self._policy, num_compositions, num_notes=self.num_notes_in_melody,
         priming_mode='random_note', policy='sample', seed=int(np.random.randint(2**31)),
         semantics=self.semantics)
@@ -546,15 +546,15 @@ def per_composition_autocorrelation(notes: np.ndarray, lag: int) -> np.ndarray:
 def magenta_stat_dict(notes: np.ndarray, *, key, semantics: str) -> Dict[str, Any]:
   """Magenta's `compute_composition_stats` dict for compositions int [N, T].
 
-  Counts come from `rl_tuner.metrics.composition_stats` (fractions times their
-  denominators) and the leap outcomes of `rl_tuner.melody_features`.
+  Counts come from `rl_tuner.music.statistics.composition_stats` (fractions times their
+  denominators) and the leap outcomes of `rl_tuner.music.features`.
   """
-  from rl_tuner import melody_features as mf  # pylint: disable=g-import-not-at-top
-  from rl_tuner import metrics  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import features as mf  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
   notes = np.asarray(notes)
   num, length = notes.shape
   total = num * length
-  stats = metrics.composition_stats(notes, key=key, semantics=semantics)
+  stats = statistics.composition_stats(notes, key=key, semantics=semantics)
   outcomes = mf.leap_outcomes(mf.as_compositions(notes), mf.previous_pitch(notes))
   out = {
       'num_compositions': num,

@@ -7,12 +7,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from rl_tuner import evaluate_runs
-from rl_tuner import evaluation
+from rl_tuner.evaluate import runs as runs_lib
+from rl_tuner.evaluate import scoring
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = os.path.join(REPO, 'bin', 'evaluate_rl_tuner')
-TABLE_KEYS = [key for key, _, _ in evaluation.TABLE_ROWS]
+TABLE_KEYS = [key for key, _, _ in scoring.TABLE_ROWS]
 
 
 @pytest.fixture(scope='module')
@@ -93,13 +93,13 @@ def test_cli_requires_output_dir(python_exe):
 
 
 def _config(tmp_path, runs, **explicit):
-  return evaluate_runs.EvaluationConfig(output_dir=str(tmp_path / 'o'), run_dirs=runs,
+  return runs_lib.EvaluationConfig(output_dir=str(tmp_path / 'o'), run_dirs=runs,
                                         explicit=explicit)
 
 
 def test_note_rnn_entry_takes_the_runs_settings(tmp_path):
   run = _fake_run(tmp_path, 'psi_run', key='G', num_notes=16, algorithm='psi')
-  models = evaluate_runs.resolve_models(_config(tmp_path, [run]))
+  models = runs_lib.resolve_models(_config(tmp_path, [run]))
   assert [m.name for m in models] == ['note_rnn', 'psi_run']
   assert models[0].settings['key'] == 'G' and models[0].settings['num_notes'] == 16
   assert models[1].algorithm == 'psi' and models[1].run_dir == run
@@ -114,14 +114,14 @@ def test_note_rnn_entry_takes_the_runs_settings(tmp_path):
 ])
 def test_each_conflicting_flag_is_named(tmp_path, flag, value, config):
   run = _fake_run(tmp_path, 'r', **config)
-  with pytest.raises(evaluate_runs.SettingsError) as raised:
-    evaluate_runs.resolve_models(_config(tmp_path, [run], **{flag: value}))
+  with pytest.raises(runs_lib.SettingsError) as raised:
+    runs_lib.resolve_models(_config(tmp_path, [run], **{flag: value}))
   assert raised.value.flag == flag and run in str(raised.value)
 
 
 def test_agreeing_flag_is_fine_and_shipped_equals_none(tmp_path):
   run = _fake_run(tmp_path, 'r', note_rnn_checkpoint='shipped')
-  models = evaluate_runs.resolve_models(_config(tmp_path, [run], key='C',
+  models = runs_lib.resolve_models(_config(tmp_path, [run], key='C',
                                                 note_rnn_checkpoint=None))
   assert models[1].settings['note_rnn_checkpoint'] is None
 
@@ -129,41 +129,41 @@ def test_agreeing_flag_is_fine_and_shipped_equals_none(tmp_path):
 def test_runs_that_disagree_or_share_a_name(tmp_path):
   a = _fake_run(tmp_path, 'a', key='C')
   b = _fake_run(tmp_path, 'b', key='D')
-  with pytest.raises(evaluate_runs.SettingsError, match='differ in key'):
-    evaluate_runs.resolve_models(_config(tmp_path, [a, b]))
+  with pytest.raises(runs_lib.SettingsError, match='differ in key'):
+    runs_lib.resolve_models(_config(tmp_path, [a, b]))
   (tmp_path / 'x').mkdir()
   c = _fake_run(tmp_path / 'x', 'a')
-  with pytest.raises(evaluate_runs.SettingsError, match='both be named'):
-    evaluate_runs.resolve_models(_config(tmp_path, [a, c]))
+  with pytest.raises(runs_lib.SettingsError, match='both be named'):
+    runs_lib.resolve_models(_config(tmp_path, [a, c]))
 
 
 @pytest.mark.parametrize('config', [dict(num_notes='32'), dict(num_notes=0),
                                     dict(key='H'), dict(priming_mode='telepathy')])
 def test_bad_run_config_values_are_named(tmp_path, config):
   run = _fake_run(tmp_path, 'r', **config)
-  with pytest.raises(evaluate_runs.SettingsError, match='config.json'):
-    evaluate_runs.resolve_models(_config(tmp_path, [run]))
+  with pytest.raises(runs_lib.SettingsError, match='config.json'):
+    runs_lib.resolve_models(_config(tmp_path, [run]))
 
 
 def test_run_without_config_is_named(tmp_path):
   (tmp_path / 'empty').mkdir()
-  with pytest.raises(evaluate_runs.SettingsError, match='config.json'):
-    evaluate_runs.resolve_models(_config(tmp_path, [str(tmp_path / 'empty')]))
+  with pytest.raises(runs_lib.SettingsError, match='config.json'):
+    runs_lib.resolve_models(_config(tmp_path, [str(tmp_path / 'empty')]))
 
 
 def test_primer_melody_prefix():
-  primers = evaluate_runs.load_primers(dict(priming_mode='primer_melody',
+  primers = runs_lib.load_primers(dict(priming_mode='primer_melody',
                                             primer_melody=[60, -2, 62, -1]))
   np.testing.assert_array_equal(primers, [14, 0, 16, 1])
-  with pytest.raises(evaluate_runs.SettingsError, match='pitch outside') as raised:
-    evaluate_runs.load_primers(dict(priming_mode='primer_melody', primer_melody=[99]))
+  with pytest.raises(runs_lib.SettingsError, match='pitch outside') as raised:
+    runs_lib.load_primers(dict(priming_mode='primer_melody', primer_melody=[99]))
   assert raised.value.flag == 'primer_melody'
 
 
 def test_markdown_table_formats(tmp_path):
   entry = {key: 0.5 for key in TABLE_KEYS}
   entry.update(leaps_resolved=None, notes_in_repeated_motif=0.00007, mean_log_p=-1.25)
-  table = evaluation.markdown_table({'_run': dict(semantics='corrected', policy='greedy',
+  table = scoring.markdown_table({'_run': dict(semantics='corrected', policy='greedy',
                                                   num_compositions=100000, seed=1),
                                      'note_rnn': entry, 'a|b': entry})
   assert 'Semantics: **corrected**, policy: **greedy**, 100,000 compositions' in table
@@ -176,24 +176,24 @@ def test_markdown_table_formats(tmp_path):
 def _saved_policy_run(tmp_path, name, prior_dir, *, algorithm='q', seed=7):
   """A tuned run dir with a real policy/ SavedModel (no training needed)."""
   import note_rnn
-  from rl_tuner import policy_io
+  from rl_tuner.policy import saved_policy
   run_dir = _fake_run(tmp_path, name, algorithm=algorithm, num_notes=12,
                       note_rnn_checkpoint=prior_dir)
   policy = note_rnn.build((16,), seed=seed)
   prior_weights = note_rnn.load(prior_dir).get_weights() if algorithm == 'g' else None
-  policy_io.save_policy(run_dir, policy.get_weights(), prior_weights)
+  saved_policy.save_policy(run_dir, policy.get_weights(), prior_weights)
   return run_dir, policy
 
 
 def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
   import note_rnn
-  from rl_tuner import generation
+  from rl_tuner.evaluate import sampling
   q_dir, q_net = _saved_policy_run(tmp_path, 'q', tiny_note_rnn)
   g_dir, _ = _saved_policy_run(tmp_path, 'g', tiny_note_rnn, algorithm='g', seed=8)
-  config = evaluate_runs.EvaluationConfig(
+  config = runs_lib.EvaluationConfig(
       output_dir=str(tmp_path / 'out'), run_dirs=[q_dir, g_dir], num_compositions=200,
       seed=3, save_compositions=True, batch_size=64)
-  result = evaluate_runs.run_evaluation(config, log=lambda _: None)
+  result = runs_lib.run_evaluation(config, log=lambda _: None)
   assert list(result) == ['_run', 'note_rnn', 'q', 'g']
   assert result['note_rnn']['num_notes'] == 12  # the runs' settings
   assert result['q']['algorithm'] == 'q' and result['g']['algorithm'] == 'g'
@@ -201,11 +201,11 @@ def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
     saved = {k: data[k] for k in data.files}
   assert sorted(saved) == ['g', 'note_rnn', 'q']
   # q's notes are its own network's samples; its mean log p is under the prior.
-  priming, notes = generation.generate_compositions(q_net, 200, num_notes=12, seed=3,
+  priming, notes = sampling.generate_compositions(q_net, 200, num_notes=12, seed=3,
                                                     batch_size=64)
   np.testing.assert_array_equal(saved['q'], notes)
   prior = note_rnn.load(tiny_note_rnn)
-  expected = generation.score_log_p(prior, priming, notes).mean()
+  expected = sampling.score_log_p(prior, priming, notes).mean()
   assert result['q']['mean_log_p'] == pytest.approx(expected, abs=1e-5)
   assert result['g']['mean_log_p'] != result['q']['mean_log_p']
 

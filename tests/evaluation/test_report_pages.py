@@ -13,12 +13,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from rl_tuner import evaluate_runs
-from rl_tuner import evaluation
-from rl_tuner import generation
-from rl_tuner import metrics
-from rl_tuner import midi_output
-from rl_tuner import report
+from rl_tuner.evaluate import runs as runs_lib
+from rl_tuner.evaluate import scoring
+from rl_tuner.evaluate import sampling
+from rl_tuner.music import statistics
+from rl_tuner.evaluate import midi as midi_lib
+from rl_tuner.report import pages as report_pages
 
 EVIL = '<script>alert("x")</script>'
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
@@ -73,12 +73,12 @@ def inputs(tmp_path_factory, tiny_note_rnn):
     for name, comps in notes.items():
       entry = dict(note_rnn_checkpoint=EVIL, algorithm=None, key='C', num_notes=16,
                    priming_mode='random_note')
-      entry.update(evaluation._jsonable(
-          metrics.composition_stats(comps, key='C', semantics=semantics)))
+      entry.update(scoring._jsonable(
+          statistics.composition_stats(comps, key='C', semantics=semantics)))
       entry['mean_log_p'] = -3.5
       result[name] = entry
     out = str(root / ('eval_' + semantics))
-    evaluate_runs.write_outputs(out, result, notes)
+    runs_lib.write_outputs(out, result, notes)
     eval_dirs.append(out)
   return dict(run_dir=str(run_dir), run_name=run_name, eval_dirs=eval_dirs, root=root)
 
@@ -87,10 +87,10 @@ def inputs(tmp_path_factory, tiny_note_rnn):
 def pages(inputs):
   out = str(inputs['root'] / 'report')
   logs = []
-  config = report.ReportConfig(output_dir=out, run_dirs=[inputs['run_dir']],
+  config = report_pages.ReportConfig(output_dir=out, run_dirs=[inputs['run_dir']],
                                eval_dirs=inputs['eval_dirs'], num_samples=2, num_ab_pairs=3,
-                               render_audio=midi_output.audio_available() is None)
-  paths = report.build_report(config, log=logs.append)
+                               render_audio=midi_lib.audio_available() is None)
+  paths = report_pages.build_report(config, log=logs.append)
   return dict(paths=paths, out=out, logs=logs,
               report=open(paths['report'], encoding='utf-8').read(),
               ab=open(paths['ab'], encoding='utf-8').read())
@@ -124,9 +124,9 @@ def html_escaped(text):
 
 
 def test_audio_when_fluidsynth_is_installed(pages):
-  if midi_output.audio_available() is not None:
+  if midi_lib.audio_available() is not None:
     assert 'No audio' in pages['report']
-    pytest.skip(midi_output.audio_available())
+    pytest.skip(midi_lib.audio_available())
   assert pages['report'].count('<audio controls') == 4  # 2 samples x 2 models
   assert pages['ab'].count('<audio controls') == 6  # 3 pairs
   wavs = [f for f in os.listdir(pages['out']) if f.endswith('.wav')]
@@ -145,26 +145,26 @@ def test_ab_page_has_pairs_and_buttons(pages):
 
 
 def test_bad_compositions_npz_is_named(tmp_path):
-  evaluate_runs.write_outputs(str(tmp_path), {'_run': {}, 'note_rnn': {}},
+  runs_lib.write_outputs(str(tmp_path), {'_run': {}, 'note_rnn': {}},
                               {'note_rnn': np.full((2, 4), 40)})
-  with pytest.raises(report.ReportError, match='compositions.npz'):
-    report.read_evaluation(str(tmp_path))
+  with pytest.raises(report_pages.ReportError, match='compositions.npz'):
+    report_pages.read_evaluation(str(tmp_path))
 
 
 def test_non_numeric_metric_is_shown_not_fatal():
-  html = report.metrics_table_html({'_run': {}, 'note_rnn': {'notes_in_motif': EVIL}})
+  html = report_pages.metrics_table_html({'_run': {}, 'note_rnn': {'notes_in_motif': EVIL}})
   assert EVIL not in html and html_escaped(EVIL) in html
 
 
 def test_missing_metrics_is_named(tmp_path):
-  with pytest.raises(report.ReportError, match='metrics.json'):
-    report.build_report(report.ReportConfig(output_dir=str(tmp_path / 'o'),
+  with pytest.raises(report_pages.ReportError, match='metrics.json'):
+    report_pages.build_report(report_pages.ReportConfig(output_dir=str(tmp_path / 'o'),
                                             eval_dirs=[str(tmp_path)]))
 
 
 def test_midi_pitches_tempo_and_timing_read_back(tmp_path):
   import note_seq
-  path = midi_output.write_midi([14, 0, 0, 0, 16, 1, 18, 0, 37, 2], str(tmp_path / 'a.mid'))
+  path = midi_lib.write_midi([14, 0, 0, 0, 16, 1, 18, 0, 37, 2], str(tmp_path / 'a.mid'))
   sequence = note_seq.midi_file_to_note_sequence(path)
   notes = [(n.pitch, round(n.start_time, 4), round(n.end_time, 4), n.velocity, n.program)
            for n in sequence.notes]
@@ -179,8 +179,8 @@ def test_midi_pitches_tempo_and_timing_read_back(tmp_path):
 
 
 def test_note_spans_follow_melody_semantics():
-  from rl_tuner import report_plots
-  assert report_plots.note_spans([0, 14, 0, 1, 0, 16, 18, 0]) == [
+  from rl_tuner.report import plots
+  assert plots.note_spans([0, 14, 0, 1, 0, 16, 18, 0]) == [
       (1, 3, 60), (5, 6, 62), (6, 8, 64)]
 
 
@@ -202,12 +202,12 @@ def test_pages_in_headless_chromium(pages, tmp_path):
   dom = _dump_dom(pages['paths']['report'], tmp_path)
   assert dom.count('<table') >= 4
   assert len(re.findall(r'<img src="data:image/png', dom)) >= 4
-  if midi_output.audio_available() is None:
+  if midi_lib.audio_available() is None:
     assert dom.count('<audio') == 4
   assert '<script>alert' not in dom
   ab = _dump_dom(pages['paths']['ab'], tmp_path)
   assert ab.count('class="choice') == 6 and 'id="reveal"' in ab
-  if midi_output.audio_available() is None:
+  if midi_lib.audio_available() is None:
     assert ab.count('<audio') == 6
 
 
@@ -254,12 +254,12 @@ def test_ab_buttons_tally_and_store_choices(pages, tmp_path):
 
 def test_without_fluidsynth_the_report_says_so_and_keeps_the_rest(inputs, tmp_path,
                                                                   monkeypatch):
-  monkeypatch.setattr(midi_output.shutil, 'which', lambda name: None)
-  assert 'fluidsynth' in midi_output.audio_available()
-  with pytest.raises(midi_output.AudioUnavailable, match='fluid-soundfont-gm'):
-    midi_output.render_wav('x.mid', str(tmp_path / 'x.wav'))
+  monkeypatch.setattr(midi_lib.shutil, 'which', lambda name: None)
+  assert 'fluidsynth' in midi_lib.audio_available()
+  with pytest.raises(midi_lib.AudioUnavailable, match='fluid-soundfont-gm'):
+    midi_lib.render_wav('x.mid', str(tmp_path / 'x.wav'))
   logs = []
-  paths = report.build_report(report.ReportConfig(
+  paths = report_pages.build_report(report_pages.ReportConfig(
       output_dir=str(tmp_path / 'r'), eval_dirs=inputs['eval_dirs'][:1], num_samples=1,
       num_ab_pairs=1), log=logs.append)
   page = open(paths['report'], encoding='utf-8').read()

@@ -188,13 +188,13 @@ def test_endless_note_is_rejected_before_parsing(fuzz_run):
 def test_endless_note_as_a_primer_is_refused_before_parsing(fuzz_run):
   """The primer readers of generation and RL priming share the tick bound."""
   from note_rnn import generate  # pylint: disable=g-import-not-at-top
-  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
   path = str(fuzz_run['mixed_dir'] / 'endless_note.mid')
   with pytest.raises(Exception, match='tick') as info:
     generate.primer_sequence(primer_midi=path)
   assert path in str(info.value)
-  with pytest.raises(evaluate_runs.SettingsError, match='tick') as info:
-    evaluate_runs.load_primers({'priming_mode': 'single_midi',
+  with pytest.raises(runs_lib.SettingsError, match='tick') as info:
+    runs_lib.load_primers({'priming_mode': 'single_midi',
                                 'midi_primer': path})
   assert path in str(info.value)
 

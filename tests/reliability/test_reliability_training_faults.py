@@ -145,7 +145,7 @@ def test_note_rnn_hparams_reject_bad_values():
 ])
 def test_unusable_input_files_are_flag_errors_and_write_nothing(
     shared_data, tmp_path, tiny_prior, overrides, flag):
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   resolved = {}
   for key, value in overrides.items():
     if isinstance(value, str) and value.startswith('BAD:'):
@@ -157,19 +157,19 @@ def test_unusable_input_files_are_flag_errors_and_write_nothing(
   run_dir = tmp_path / 'run'
   config = _base_config(output_dir=str(run_dir), num_notes=8,
                         num_parallel_envs=8, num_steps=64, **resolved)
-  with pytest.raises(train.ConfigError) as info:
-    train.train_eval(config, log=lambda _: None)
+  with pytest.raises(trainer.ConfigError) as info:
+    trainer.train_eval(config, log=lambda _: None)
   assert info.value.flag == flag, str(info.value)
   assert '\n' not in str(info.value)
   assert not run_dir.exists()
 
 
 def test_output_dir_that_is_a_file_is_a_flag_error(tmp_path, tiny_prior):
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   path = tmp_path / 'not_a_dir'
   path.write_text('user data')
-  with pytest.raises(train.ConfigError) as info:
-    train.train_eval(_base_config(output_dir=str(path),
+  with pytest.raises(trainer.ConfigError) as info:
+    trainer.train_eval(_base_config(output_dir=str(path),
                                   note_rnn_checkpoint=tiny_prior),
                      log=lambda _: None)
   assert info.value.flag == 'output_dir', str(info.value)
@@ -283,7 +283,7 @@ def test_train_rl_tuner_survives_kill_9_at_random_moments(tmp_path, tiny_prior):
   home = pathlib.Path(env['HOME'])
   assert not [p for p in home.rglob('*') if p.is_file() and
               p != home / '.keras' / 'keras.json']
-  from rl_tuner import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
+  from rl_tuner.policy import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
   allowed = set(run_dir_lib.OUTPUT_NAMES) | {run_dir_lib.LOCK_FILE}
   assert set(os.listdir(run_dir)) <= allowed, os.listdir(run_dir)
 
@@ -375,14 +375,14 @@ def test_train_note_rnn_corrupt_latest_checkpoint_falls_back(tmp_path,
 def test_rl_tuner_nan_in_the_log_p_term_stops_naming_it(tmp_path, tiny_prior,
                                                        monkeypatch):
   """An Inf from the prior (not only the reward rules) stops the run."""
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   run_dir = tmp_path / 'run'
   cfg = dict(output_dir=str(run_dir), note_rnn_checkpoint=tiny_prior,
              num_notes=8, num_parallel_envs=8, num_steps=64,
              exploration_period=32, batch_size=8, replay_capacity=512,
              output_every_nth=32, checkpoint_every_n=64,
              final_eval_compositions=0, num_midi_compositions=0, seed=3)
-  train.train_eval(_base_config(**cfg), log=lambda _: None)
+  trainer.train_eval(_base_config(**cfg), log=lambda _: None)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   real = tf.nn.log_softmax
 
@@ -391,8 +391,8 @@ def test_rl_tuner_nan_in_the_log_p_term_stops_naming_it(tmp_path, tiny_prior,
 
   monkeypatch.setattr(tf.nn, 'log_softmax', poisoned_log_softmax)
   cfg['num_steps'] = 128
-  with pytest.raises(train.TrainingDiverged) as info:
-    train.train_eval(_base_config(**cfg), log=lambda _: None)
+  with pytest.raises(trainer.TrainingDiverged) as info:
+    trainer.train_eval(_base_config(**cfg), log=lambda _: None)
   message = str(info.value)
   assert 'env step 64' in message and 'log_p' in message, message
   names = sorted(p for p in os.listdir(run_dir / 'checkpoints')

@@ -256,9 +256,9 @@ def test_payloads_from_input_files_never_run_in_the_pages(tmp_path):
                 'installs it)')
   import note_rnn  # pylint: disable=g-import-not-at-top
   from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
-  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
-  from rl_tuner import report  # pylint: disable=g-import-not-at-top
-  from rl_tuner import train  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
+  from rl_tuner.report import pages as report_pages  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
 
   inputs = tmp_path / 'inputs'
   inputs.mkdir()
@@ -273,15 +273,15 @@ def test_payloads_from_input_files_never_run_in_the_pages(tmp_path):
       replay_capacity=512, output_every_nth=32, checkpoint_every_n=64,
       final_eval_compositions=8, num_midi_compositions=2, seed=1,
       priming_mode='single_midi', midi_primer=str(primer))
-  train.train_eval(config, log=lambda _: None)
+  trainer.train_eval(config, log=lambda _: None)
   # The user's own MIDI beside the run's samples (the report lists them).
   shutil.copyfile(primer, run_dir / 'compositions' / primer.name)
   eval_dir = tmp_path / 'eval'
-  evaluate_runs.run_evaluation(evaluate_runs.EvaluationConfig(
+  runs_lib.run_evaluation(runs_lib.EvaluationConfig(
       output_dir=str(eval_dir), run_dirs=[str(run_dir)], num_compositions=16,
       save_compositions=True), log=lambda _: None)
   out = tmp_path / 'report'
-  paths = report.build_report(report.ReportConfig(
+  paths = report_pages.build_report(report_pages.ReportConfig(
       output_dir=str(out), run_dirs=[str(run_dir)], eval_dirs=[str(eval_dir)],
       num_samples=1, num_ab_pairs=2, render_audio=False), log=lambda _: None)
   for key in ('report', 'ab'):

@@ -107,8 +107,8 @@ def test_notebook_flow(tmp_path, shared_data):
   restored.restore_from_directory(str(tmp_path / 'saved'))
   # The restored policy is the saved one: same greedy composition from the same
   # priming note.
-  from rl_tuner import generation
+  from rl_tuner.evaluate import sampling
   priming = np.arange(2, 12)
-  ours = generation.generate_from_prefixes(rlt._policy, priming, policy='greedy')
-  theirs = generation.generate_from_prefixes(restored._policy, priming, policy='greedy')
+  ours = sampling.generate_from_prefixes(rlt._policy, priming, policy='greedy')
+  theirs = sampling.generate_from_prefixes(restored._policy, priming, policy='greedy')
   np.testing.assert_array_equal(ours, theirs)

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from pipelines import encoding
-from rl_tuner import generation
+from rl_tuner.evaluate import sampling
 
 
 class _TinyStepModel:
@@ -54,7 +54,7 @@ def _hand_log_p(model, prefix, notes):
 
 
 def test_shapes_and_ranges(model):
-  priming, notes = generation.generate_compositions(model, 37, num_notes=9, batch_size=16)
+  priming, notes = sampling.generate_compositions(model, 37, num_notes=9, batch_size=16)
   assert priming.shape == (37,) and notes.shape == (37, 9)
   assert notes.dtype == np.int32
   assert notes.min() >= 0 and notes.max() < encoding.NUM_CLASSES
@@ -62,17 +62,17 @@ def test_shapes_and_ranges(model):
 
 
 def test_legacy_priming_draws_0_to_36():
-  legacy = generation.random_priming_notes(20000, semantics='legacy', seed=3)
-  corrected = generation.random_priming_notes(20000, semantics='corrected', seed=3)
+  legacy = sampling.random_priming_notes(20000, semantics='legacy', seed=3)
+  corrected = sampling.random_priming_notes(20000, semantics='corrected', seed=3)
   assert legacy.min() == 0 and legacy.max() == 36
   assert corrected.min() == 2 and corrected.max() == 37
   assert set(np.unique(corrected)) == set(range(2, 38))
 
 
 def test_same_seed_same_notes_other_seed_differs(model):
-  a = generation.generate_compositions(model, 40, num_notes=8, seed=5, batch_size=16)
-  b = generation.generate_compositions(model, 40, num_notes=8, seed=5, batch_size=16)
-  c = generation.generate_compositions(model, 40, num_notes=8, seed=6, batch_size=16)
+  a = sampling.generate_compositions(model, 40, num_notes=8, seed=5, batch_size=16)
+  b = sampling.generate_compositions(model, 40, num_notes=8, seed=5, batch_size=16)
+  c = sampling.generate_compositions(model, 40, num_notes=8, seed=6, batch_size=16)
   np.testing.assert_array_equal(a[1], b[1])
   np.testing.assert_array_equal(a[0], b[0])
   assert (a[1] != c[1]).any()
@@ -81,14 +81,14 @@ def test_same_seed_same_notes_other_seed_differs(model):
 def test_batches_differ_from_each_other(model):
   # Each batch gets its own noise: identical prefixes in two batches must not repeat.
   prefixes = np.full(64, 14, np.int32)
-  notes = generation.generate_from_prefixes(model, prefixes, num_notes=8, batch_size=32)
+  notes = sampling.generate_from_prefixes(model, prefixes, num_notes=8, batch_size=32)
   assert (notes[:32] != notes[32:]).any()
 
 
 def test_greedy_is_the_argmax_path(model):
   prefixes = np.array([14, 20, 2, 37], np.int32)
-  notes = generation.generate_from_prefixes(model, prefixes, num_notes=6, policy='greedy')
-  again = generation.generate_from_prefixes(model, prefixes, num_notes=6, policy='greedy',
+  notes = sampling.generate_from_prefixes(model, prefixes, num_notes=6, policy='greedy')
+  again = sampling.generate_from_prefixes(model, prefixes, num_notes=6, policy='greedy',
                                             seed=99)
   np.testing.assert_array_equal(notes, again)  # the seed plays no part
   for n, first in enumerate(prefixes):
@@ -102,7 +102,7 @@ def test_greedy_is_the_argmax_path(model):
 def test_sampling_follows_softmax(model):
   # First-note frequencies from one priming event match softmax(logits) of that event.
   n = 20000
-  notes = generation.generate_from_prefixes(model, np.full(n, 14, np.int32), num_notes=1,
+  notes = sampling.generate_from_prefixes(model, np.full(n, 14, np.int32), num_notes=1,
                                             seed=1, batch_size=5000)
   logits, _ = model.step(tf.one_hot([14], encoding.NUM_CLASSES), model.initial_state(1))
   p = tf.nn.softmax(logits)[0].numpy()
@@ -111,22 +111,22 @@ def test_sampling_follows_softmax(model):
 
 
 def test_score_log_p_matches_hand_loop(model):
-  priming, notes = generation.generate_compositions(model, 5, num_notes=7, seed=2)
-  scored = generation.score_log_p(model, priming, notes, batch_size=3)
+  priming, notes = sampling.generate_compositions(model, 5, num_notes=7, seed=2)
+  scored = sampling.score_log_p(model, priming, notes, batch_size=3)
   np.testing.assert_allclose(scored, _hand_log_p(model, priming[:, None], notes),
                              atol=1e-5)
 
 
 def test_primer_prefix_and_own_log_p(model):
   primer = np.array([[14, 0, 0, 16, 1, 18], [26, 0, 1, 21, 0, 19]], np.int32)
-  priming, notes, own = generation.generate_compositions(
+  priming, notes, own = sampling.generate_compositions(
       model, 6, num_notes=5, priming_mode='random_midi', primers=primer, seed=4,
       return_log_p=True)
   assert priming.shape == (6, 6)
   assert all(any((row == p).all() for p in primer) for row in priming)
   hand = _hand_log_p(model, priming, notes)
   np.testing.assert_allclose(own, hand, atol=1e-5)
-  np.testing.assert_allclose(generation.score_log_p(model, priming, notes), hand, atol=1e-5)
+  np.testing.assert_allclose(sampling.score_log_p(model, priming, notes), hand, atol=1e-5)
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -137,29 +137,29 @@ def test_primer_prefix_and_own_log_p(model):
 ])
 def test_bad_arguments(model, kwargs, message):
   with pytest.raises(ValueError, match=message):
-    generation.generate_compositions(model, 4, **kwargs)
+    sampling.generate_compositions(model, 4, **kwargs)
 
 
 def test_score_rejects_bad_indices(model):
   with pytest.raises(ValueError, match='notes'):
-    generation.score_log_p(model, np.array([14]), np.array([[40]]))
+    sampling.score_log_p(model, np.array([14]), np.array([[40]]))
 
 
 def test_score_log_p_equals_whole_sequence_logits(model):
-  priming, notes = generation.generate_compositions(model, 9, num_notes=6, seed=8)
+  priming, notes = sampling.generate_compositions(model, 9, num_notes=6, seed=8)
   history = np.concatenate([priming[:, None], notes], axis=1)
   logits = model.logits(tf.one_hot(history[:, :-1], encoding.NUM_CLASSES))
   expected = np.take_along_axis(tf.nn.log_softmax(logits).numpy(), history[:, 1:, None], 2)
-  np.testing.assert_allclose(generation.score_log_p(model, priming, notes),
+  np.testing.assert_allclose(sampling.score_log_p(model, priming, notes),
                              expected[..., 0], atol=1e-5)
 
 
 def test_next_event_probabilities_rows_sum_to_one(model):
   notes = np.array([14, 0, 16, 1, 18], np.int32)
-  probs = generation.next_event_probabilities(model, [20], notes)
+  probs = sampling.next_event_probabilities(model, [20], notes)
   assert probs.shape == (5, encoding.NUM_CLASSES)
   np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-  log_p = generation.score_log_p(model, np.array([20]), notes[None])
+  log_p = sampling.score_log_p(model, np.array([20]), notes[None])
   np.testing.assert_allclose(np.log(probs[np.arange(5), notes]), log_p[0], atol=1e-5)
 
 
@@ -167,13 +167,13 @@ def test_prior_scored_in_the_generation_loop_equals_score_log_p(model):
   prior = _TinyStepModel(seed=11, sizes=(10,))
   primer = np.array([[14, 0, 16], [20, 1, 21]], np.int32)
   for mode, primers in (('random_note', None), ('random_midi', primer)):
-    priming, notes, log_p = generation.generate_compositions(
+    priming, notes, log_p = sampling.generate_compositions(
         model, 12, num_notes=6, seed=3, priming_mode=mode, primers=primers,
         return_log_p=True, prior=prior, batch_size=5)
-    np.testing.assert_allclose(log_p, generation.score_log_p(prior, priming, notes),
+    np.testing.assert_allclose(log_p, sampling.score_log_p(prior, priming, notes),
                                atol=1e-5)
     # The notes are the step model's own: the prior does not change them.
-    again = generation.generate_compositions(model, 12, num_notes=6, seed=3,
+    again = sampling.generate_compositions(model, 12, num_notes=6, seed=3,
                                              priming_mode=mode, primers=primers,
                                              batch_size=5)
     np.testing.assert_array_equal(notes, again[1])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rl_tuner import metrics
-from rl_tuner import music_theory as mt
+from rl_tuner.music import statistics
+from rl_tuner.music import rules as mt
 
 BOTH = ('corrected', 'legacy')
 FULL = [14, 1, 16, 1, 18, 1, 21, 1, 19, 18, 16, 1, 14, 1, 0, 1,
@@ -19,7 +19,7 @@ LEGACY_COUNTERS = {'rest_intervals', 'special_rest_intervals', 'octave_jumps',
 
 
 def stats(rows, semantics='corrected', key='C', **kwargs):
-  return metrics.composition_stats(np.array(rows), key=key, semantics=semantics, **kwargs)
+  return statistics.composition_stats(np.array(rows), key=key, semantics=semantics, **kwargs)
 
 
 @pytest.mark.parametrize('semantics', BOTH)
@@ -145,14 +145,14 @@ def test_appendix_a_full_composition_legacy():
 
 def test_magenta_stat_dict_appendix_a():
   # The original's raw counts for the Appendix A composition (legacy).
-  out = metrics.magenta_stat_dict([FULL], key='C', semantics='legacy')
+  out = statistics.magenta_stat_dict([FULL], key='C', semantics='legacy')
   assert {name: value for name, value in out.items()
           if not name.startswith('autocorrelation') and value} == {
               'notes_in_motif': 25, 'num_starting_tonic': 1, 'num_high_unique': 1,
               'num_leap_twice': 1, 'num_seconds': 10, 'num_sixths': 1,
               'num_special_rest_intervals': 3, 'num_compositions': 1, 'total_notes': 32}
   assert out['autocorrelation1'] == pytest.approx([-0.2648], abs=1e-4)
-  corrected = metrics.magenta_stat_dict([FULL], key='C', semantics='corrected')
+  corrected = statistics.magenta_stat_dict([FULL], key='C', semantics='corrected')
   assert corrected['num_special_hold_intervals'] == 3 and corrected['num_hold_intervals'] == 0
 
 
@@ -204,7 +204,7 @@ def test_chunking_does_not_change_results(semantics):
 ])
 def test_bad_input(rows, message):
   with pytest.raises(ValueError, match=message):
-    metrics.composition_stats(rows, key='C', semantics='corrected')
+    statistics.composition_stats(rows, key='C', semantics='corrected')
 
 
 def test_bad_semantics_and_key():

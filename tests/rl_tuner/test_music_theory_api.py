@@ -4,7 +4,7 @@ and corrected-semantics R_MT vectors worked out by hand."""
 import numpy as np
 import pytest
 
-from rl_tuner import music_theory as mt
+from rl_tuner.music import rules as mt
 
 FULL = [14, 1, 16, 1, 18, 1, 21, 1, 19, 18, 16, 1, 14, 1, 0, 1,
         23, 21, 19, 1, 18, 16, 18, 1, 16, 1, 26, 1, 14, 1, 0, 0]

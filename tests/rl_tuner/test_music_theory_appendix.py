@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rl_tuner import melody_features as mf
-from rl_tuner import music_theory as mt
+from rl_tuner.music import features as mf
+from rl_tuner.music import rules as mt
 
 MOTIF = [14, 16, 18, 19, 1, 1, 1, 1]
 FULL = [14, 1, 16, 1, 18, 1, 21, 1, 19, 18, 16, 1, 14, 1, 0, 1,

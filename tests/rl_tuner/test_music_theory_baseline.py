@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from pipelines import encoding
-from rl_tuner import metrics
-from rl_tuner import music_theory
+from rl_tuner.music import statistics
+from rl_tuner.music import rules
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PROBE = pathlib.Path(__file__).resolve().parent / 'magenta_reward_probe.py'
@@ -40,7 +40,7 @@ def _walk(rng, start, steps, max_step, special_p):
 def scripted_compositions(seed=SEED, per_style=50):
   """[N, 32] compositions in styles that exercise every rule's branches."""
   rng = np.random.default_rng(seed)
-  c_major = np.flatnonzero(music_theory.parse_key('C').in_key[2:]) + 2
+  c_major = np.flatnonzero(rules.parse_key('C').in_key[2:]) + 2
   rows = []
   for _ in range(per_style):  # uniform noise
     rows.append(rng.integers(0, encoding.NUM_CLASSES, NUM_NOTES).tolist())
@@ -104,9 +104,9 @@ def original(tmp_path_factory, shared_dir):
 
 def test_every_rule_matches_the_original(original):
   compositions, priming, out = original
-  ours = music_theory.reward_components(
+  ours = rules.reward_components(
       compositions, key='C', semantics='legacy', priming=priming,
-      rules=list(music_theory.REWARD_RULES))
+      rules=list(rules.REWARD_RULES))
   for name, values in out['rewards'].items():
     theirs = np.array([[np.nan if v is None else v for v in row] for row in values])
     if name == 'non_repeating':  # bug 11 fixed in both: None becomes 0.0
@@ -132,15 +132,15 @@ def test_rule_firing_coverage(original):
 
 def test_music_theory_sum_matches_the_original(original):
   compositions, _, out = original
-  theirs = sum(np.array(out['rewards'][name]) for name in music_theory.MUSIC_THEORY_RULES)
-  ours = music_theory.music_theory_reward(compositions, key='C', semantics='legacy')
+  theirs = sum(np.array(out['rewards'][name]) for name in rules.MUSIC_THEORY_RULES)
+  ours = rules.music_theory_reward(compositions, key='C', semantics='legacy')
   np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
 
 
 def test_statistics_match_compute_composition_stats(original):
   compositions, _, out = original
   theirs = out['stats']
-  ours = metrics.composition_stats(compositions, key='C', semantics='legacy')
+  ours = statistics.composition_stats(compositions, key='C', semantics='legacy')
   notes = float(theirs['total_notes'])
   count = float(theirs['num_compositions'])
   assert ours['num_compositions'] == count
@@ -167,7 +167,7 @@ def test_statistics_match_compute_composition_stats(original):
 def test_stat_dict_equals_the_originals(original):
   compositions, _, out = original
   theirs = out['stats']
-  ours = metrics.magenta_stat_dict(compositions, key='C', semantics='legacy')
+  ours = statistics.magenta_stat_dict(compositions, key='C', semantics='legacy')
   assert set(ours) == set(theirs)
   for name, value in theirs.items():
     if name.startswith('autocorrelation'):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rl_tuner import keys
-from rl_tuner import music_theory
+from rl_tuner.music import keys
+from rl_tuner.music import rules
 
 # The original's tables (rl_tuner_ops / detect_sequential_interval), written out.
 ORIGINAL_C_MAJOR_KEY = [0, 1, 2, 4, 6, 7, 9, 11, 13, 14, 16, 18, 19, 21, 23, 25, 26, 28,
@@ -73,4 +73,4 @@ def test_unknown_key_lists_valid_names(bad):
 def test_key_objects_pass_through():
   g = keys.parse_key('G')
   assert keys.parse_key(g) is g
-  assert music_theory.parse_key is keys.parse_key
+  assert rules.parse_key is keys.parse_key

@@ -3,17 +3,17 @@
 `reference_rewards` walks each composition note by note exactly as rl_tuner.md
 §3.2 (legacy) and interfaces.md §3 (corrected) describe the rules, with plain
 Python loops and the carried leap state, for any key. It shares no code with
-rl_tuner.melody_features. Random compositions in several styles and keys must
+rl_tuner.music.features. Random compositions in several styles and keys must
 give the same rewards and interval codes in both semantics.
 """
 
 import numpy as np
 import pytest
 
-from rl_tuner import keys
-from rl_tuner import melody_features as mf
-from rl_tuner import metrics
-from rl_tuner import music_theory as mt
+from rl_tuner.music import keys
+from rl_tuner.music import features as mf
+from rl_tuner.music import statistics
+from rl_tuner.music import rules as mt
 
 INTERVAL_REWARD = {-1: 0.05, -1.5: 0.075, -2: 0.15, -2.5: 0.3, 11: -0.3, -5: 0.1, -3: 0.15,
                    4: 0.09, 2: 0.08, 5: 0.07, 9: 0.05, 7: 0.02}
@@ -185,12 +185,12 @@ def test_vectorised_rules_match_the_reference(semantics, key_name, num_notes, se
 def test_interval_counters_match_the_reference(semantics):
   key = keys.parse_key('C')
   x = _styles(9, 80, 32)
-  counts = dict.fromkeys((name for name, _ in metrics.interval_counters(semantics)), 0)
+  counts = dict.fromkeys((name for name, _ in statistics.interval_counters(semantics)), 0)
   for row in x.tolist():
     _, codes = reference_rewards(row, key, semantics)
     for code in codes:
-      for name, test in metrics.interval_counters(semantics):
+      for name, test in statistics.interval_counters(semantics):
         if code != 0 and test(np.float64(code)):
           counts[name] += 1
           break
-  assert metrics.composition_stats(x, key='C', semantics=semantics)['intervals'] == counts
+  assert statistics.composition_stats(x, key='C', semantics=semantics)['intervals'] == counts

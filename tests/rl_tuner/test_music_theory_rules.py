@@ -9,7 +9,7 @@ Indices: 0 = hold, 1 = note off, k >= 2 = MIDI k + 46. In C major: 2/14/26 = C,
 import numpy as np
 import pytest
 
-from rl_tuner import music_theory as mt
+from rl_tuner.music import rules as mt
 
 BOTH = ('corrected', 'legacy')
 

@@ -7,9 +7,9 @@ from tf_agents.networks import network
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
-from rl_tuner import agents
-from rl_tuner import collect
-from rl_tuner import networks
+from rl_tuner.rl import agents
+from rl_tuner.rl import collect
+from rl_tuner.rl import networks
 
 NUM_CLASSES = 38
 GAMMA = 0.5

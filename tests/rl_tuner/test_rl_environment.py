@@ -8,10 +8,10 @@ from tf_agents.trajectories import time_step as ts
 
 import note_rnn
 from pipelines import encoding
-from rl_tuner import collect
-from rl_tuner import environment
-from rl_tuner import music_theory
-from rl_tuner import networks
+from rl_tuner.rl import collect
+from rl_tuner.rl import environment
+from rl_tuner.music import rules
+from rl_tuner.rl import networks
 
 NUM_NOTES = 6
 
@@ -55,7 +55,7 @@ def test_scripted_episode_rewards_and_step_types(prior):
     expected_type = ts.StepType.LAST if t == NUM_NOTES - 1 else ts.StepType.MID
     assert step.step_type.tolist() == [expected_type] * 2
     assert step.discount.tolist() == ([0.0, 0.0] if t == NUM_NOTES - 1 else [1.0, 1.0])
-  expected = 0.5 * music_theory.music_theory_reward(
+  expected = 0.5 * rules.music_theory_reward(
       actions, key='C', semantics='corrected', reward_mode='music_theory_only',
       num_notes=NUM_NOTES)
   np.testing.assert_allclose(np.stack(rewards, 1), expected, rtol=1e-6, atol=1e-6)
@@ -71,7 +71,7 @@ def test_wrapper_reward_is_the_sum_of_its_parts(prior):
   actions = np.array([[2, 14, 0, 1, 21, 14], [37, 36, 35, 0, 0, 0]], np.int32)
   first = np.argmax(env.reset().observation['note'], axis=1)
   rewards = np.stack([env.step(actions[:, t]).reward for t in range(NUM_NOTES)], 1)
-  music = 2.0 * music_theory.music_theory_reward(
+  music = 2.0 * rules.music_theory_reward(
       actions, key='C', semantics='corrected', reward_mode='music_theory_all',
       num_notes=NUM_NOTES)
   log_p = _log_p_by_hand(prior, first, actions)

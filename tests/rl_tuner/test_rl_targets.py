@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rl_tuner import targets
+from rl_tuner.rl import targets
 
 
 def test_next_values_by_hand():

@@ -8,9 +8,9 @@ import pytest
 
 import note_rnn
 from rl_tuner import config as config_lib
-from rl_tuner import policy_io
-from rl_tuner import run_dir as run_dir_lib
-from rl_tuner import train
+from rl_tuner.policy import saved_policy
+from rl_tuner.policy import run_dir as run_dir_lib
+from rl_tuner.rl import trainer
 
 
 @pytest.fixture(scope='module')
@@ -33,7 +33,7 @@ def tiny_config(run_dir, note_rnn_dir, **overrides):
 @pytest.mark.parametrize('algorithm', ['q', 'psi', 'g', 'pure_rl'])
 def test_each_algorithm_trains_and_writes_the_run_dir(tmp_path, tiny_note_rnn, algorithm):
   lines = []
-  result = train.train_eval(tiny_config(tmp_path / algorithm, tiny_note_rnn,
+  result = trainer.train_eval(tiny_config(tmp_path / algorithm, tiny_note_rnn,
                                         algorithm=algorithm), log=lines.append)
   run = str(tmp_path / algorithm)
   assert result['env_steps'] == 256 and result['gradient_steps'] == 256 // 5
@@ -45,7 +45,7 @@ def test_each_algorithm_trains_and_writes_the_run_dir(tmp_path, tiny_note_rnn, a
   expected_mode = 'music_theory_all' if algorithm in ('q', 'psi') else 'music_theory_only'
   assert config['effective_reward_mode'] == expected_mode
   assert any('env-steps/s' in line for line in lines)
-  policy = policy_io.load_policy(run)
+  policy = saved_policy.load_policy(run)
   logits, state = policy.step(np.eye(38, dtype=np.float32)[:2], policy.initial_state(2))
   assert logits.shape == (2, 38)
   metrics = json.load(open(os.path.join(run, 'metrics.json')))
@@ -67,26 +67,26 @@ def test_each_algorithm_trains_and_writes_the_run_dir(tmp_path, tiny_note_rnn, a
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_note_rnn):
   run = tmp_path / 'run'
-  first = train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128,
+  first = trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128,
                                        final_eval_compositions=0, num_midi_compositions=0),
                            log=lambda _: None)
   assert first['env_steps'] == 128
   lines = []
-  second = train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=256,
+  second = trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=256,
                                         final_eval_compositions=0, num_midi_compositions=0),
                             log=lines.append)
   assert any('restored' in line and 'env step 128' in line for line in lines)
   assert second['env_steps'] == 256 and second['gradient_steps'] == 256 // 5
   # A finished run rerun with the same flags does no more training.
-  third = train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=256,
+  third = trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=256,
                                        final_eval_compositions=0, num_midi_compositions=0),
                            log=lambda _: None)
   assert third['env_steps'] == 256 and third['gradient_steps'] == 256 // 5
   # --overwrite starts fresh; a changed setting without it is refused, naming the flag.
   with pytest.raises(run_dir_lib.RunDirError, match='--discount_rate'):
-    train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, discount_rate=0.5),
+    trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, discount_rate=0.5),
                      log=lambda _: None)
-  fresh = train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, overwrite=True,
+  fresh = trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, overwrite=True,
                                        final_eval_compositions=0, num_midi_compositions=0),
                            log=lambda _: None)
   assert fresh['env_steps'] == 64
@@ -95,7 +95,7 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_note_rnn):
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, tiny_note_rnn):
   run = tmp_path / 'run'
   cfg = dict(final_eval_compositions=0, num_midi_compositions=0)
-  train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128, **cfg), log=lambda _: None)
+  trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128, **cfg), log=lambda _: None)
   ckpt_dir = run / 'checkpoints'
   data = sorted(p for p in os.listdir(ckpt_dir) if p.startswith('ckpt-128.data'))
   assert data, os.listdir(ckpt_dir)
@@ -103,7 +103,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, tiny_not
   with open(path, 'r+b') as f:  # truncate the newest checkpoint's data
     f.truncate(100)
   lines = []
-  result = train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=192, **cfg),
+  result = trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=192, **cfg),
                             log=lines.append)
   assert any(str(path) in line and 'unreadable' in line for line in lines), lines
   assert any('env step 64' in line for line in lines), lines
@@ -114,7 +114,7 @@ def test_live_lock_refuses_a_second_run(tmp_path, tiny_note_rnn):
   run = tmp_path / 'run'
   with run_dir_lib.RunLock(str(run)):
     with pytest.raises(run_dir_lib.RunDirError, match='live run'):
-      train.train_eval(tiny_config(run, tiny_note_rnn), log=lambda _: None)
+      trainer.train_eval(tiny_config(run, tiny_note_rnn), log=lambda _: None)
   assert not (run / 'config.json').exists()
   # A stale .lock file (its process gone, no flock held) does not block.
   (run / '.lock').write_text('999999\n')
@@ -126,31 +126,31 @@ def test_nan_reward_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_note
                                                              monkeypatch):
   run = tmp_path / 'run'
   cfg = dict(final_eval_compositions=0, num_midi_compositions=0)
-  train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, **cfg), log=lambda _: None)
-  from rl_tuner import music_theory
-  real = music_theory.music_theory_reward
-  monkeypatch.setattr(music_theory, 'music_theory_reward',
+  trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, **cfg), log=lambda _: None)
+  from rl_tuner.music import rules
+  real = rules.music_theory_reward
+  monkeypatch.setattr(rules, 'music_theory_reward',
                       lambda *a, **k: real(*a, **k) * np.nan)
-  with pytest.raises(train.TrainingDiverged, match=r'env step 64: the music_theory reward'):
-    train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128, **cfg), log=lambda _: None)
+  with pytest.raises(trainer.TrainingDiverged, match=r'env step 64: the music_theory reward'):
+    trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128, **cfg), log=lambda _: None)
   assert sorted(p for p in os.listdir(run / 'checkpoints') if p.endswith('.index')) == [
       'ckpt-64.index']
 
 
 def test_nan_loss_stops_naming_the_step(tmp_path, tiny_note_rnn, monkeypatch):
   run = tmp_path / 'run'
-  monkeypatch.setattr(train.Tuner, 'train',
+  monkeypatch.setattr(trainer.Tuner, 'train',
                       lambda self, n: np.full(max(n, 1), np.nan, np.float32))
-  with pytest.raises(train.TrainingDiverged, match=r'gradient step \d+ \(env step 64\): the TD '
+  with pytest.raises(trainer.TrainingDiverged, match=r'gradient step \d+ \(env step 64\): the TD '
                      'loss is NaN/Inf'):
-    train.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128), log=lambda _: None)
+    trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128), log=lambda _: None)
 
 
 @pytest.mark.slow
 def test_same_seed_and_flags_give_the_same_metrics(tmp_path, tiny_note_rnn):
   results = []
   for name in ('a', 'b'):
-    out = train.train_eval(tiny_config(tmp_path / name / 'run', tiny_note_rnn, num_steps=128),
+    out = trainer.train_eval(tiny_config(tmp_path / name / 'run', tiny_note_rnn, num_steps=128),
                            log=lambda _: None)
     entry = dict(out['metrics']['run'])
     entry.pop('run_dir')

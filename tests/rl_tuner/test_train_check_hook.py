@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import note_rnn
 from rl_tuner import config as config_lib
-from rl_tuner import train
+from rl_tuner.rl import trainer
 
 
 def _tiny_config(tmp_path, **overrides):
@@ -30,7 +30,7 @@ def test_on_check_before_first_step_then_every_n_and_stop(tmp_path):
     calls.append(env_steps)
     return env_steps >= 96  # stop at the first check at or past 96 steps
 
-  result = train.train_eval(_tiny_config(tmp_path), log=lambda _: None, on_check=on_check,
+  result = trainer.train_eval(_tiny_config(tmp_path), log=lambda _: None, on_check=on_check,
                             check_every=64)
   # One round collects 4 x 8 = 32 steps: checks at 0, then after passing 64 and 128.
   assert calls == [0, 64, 128]
@@ -44,7 +44,7 @@ def test_live_policy_is_the_q_network_and_g_adds_the_prior(tmp_path):
     seen['policy'] = policy
     return True
 
-  train.train_eval(_tiny_config(tmp_path, algorithm='g'), log=lambda _: None,
+  trainer.train_eval(_tiny_config(tmp_path, algorithm='g'), log=lambda _: None,
                    on_check=on_check, check_every=64)
   policy = seen['policy']
   inputs = tf.one_hot([14], 38)

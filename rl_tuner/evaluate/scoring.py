@@ -2,7 +2,7 @@
 
 ``evaluate_model`` generates compositions with a step model (a Note RNN or a tuned
 policy), scores every note under the model's own prior Note RNN, and adds the
-music-theory statistics of ``rl_tuner.metrics.composition_stats``. It is what
+music-theory statistics of ``rl_tuner.music.statistics.composition_stats``. It is what
 ``bin/evaluate_rl_tuner`` runs per model and what the end of training calls.
 
 ``markdown_table`` lays several entries out next to the paper's Table 1.
@@ -13,9 +13,9 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from rl_tuner import generation
-from rl_tuner import metrics
-from rl_tuner import music_theory
+from rl_tuner.evaluate import sampling
+from rl_tuner.music import statistics
+from rl_tuner.music import rules
 
 # The statistics of the paper's Table 1, in its order, then the log-likelihood.
 TABLE_ROWS = (
@@ -68,7 +68,7 @@ def evaluate_model(
     semantics: str = 'corrected', policy: str = 'sample', seed: int = 0,
     num_notes: int = 32, priming_mode: str = 'random_note',
     primers: Optional[np.ndarray] = None,
-    batch_size: int = generation.DEFAULT_BATCH_SIZE,
+    batch_size: int = sampling.DEFAULT_BATCH_SIZE,
     settings: Optional[Mapping[str, Any]] = None,
     return_compositions: bool = False,
 ) -> Union[Dict[str, Any], Tuple[Dict[str, Any], np.ndarray, np.ndarray]]:
@@ -79,12 +79,12 @@ def evaluate_model(
     prior: the Note RNN that ``mean_log_p`` is measured under (the model's own
       prior; for an untuned Note RNN, the model itself).
     num_compositions: N.
-    key: a key name ('C', 'A_minor', ...) or a ``music_theory.Key``.
+    key: a key name ('C', 'A_minor', ...) or a ``rules.Key``.
     semantics: 'corrected' or 'legacy' (statistics and the random priming note).
     policy: 'sample' (softmax at temperature 1, as the original evaluates) or 'greedy'.
     seed: seeds priming and sampling.
     num_notes: T.
-    priming_mode: see ``generation.generate_compositions``.
+    priming_mode: see ``sampling.generate_compositions``.
     primers: encoded primer events for the primer-based priming modes.
     batch_size: compositions per graph call.
     settings: the model's settings (``note_rnn_checkpoint``, ``algorithm``, ...) put
@@ -93,18 +93,18 @@ def evaluate_model(
 
   Returns:
     The metrics.json entry: the settings, then ``key``, ``num_notes``,
-    ``priming_mode``, the statistics of ``metrics.composition_stats``, ``mean_log_p``
+    ``priming_mode``, the statistics of ``statistics.composition_stats``, ``mean_log_p``
     and ``num_compositions``. With ``return_compositions``, (entry, priming [N] or
     [N, P], notes [N, T]).
   """
-  key_obj = music_theory.parse_key(key) if isinstance(key, str) else key
+  key_obj = rules.parse_key(key) if isinstance(key, str) else key
   # The prior is stepped in the generation loop itself (one pass, same values as
-  # generation.score_log_p).
-  priming, notes, log_p = generation.generate_compositions(
+  # sampling.score_log_p).
+  priming, notes, log_p = sampling.generate_compositions(
       step_model, num_compositions, num_notes=num_notes, priming_mode=priming_mode,
       policy=policy, seed=seed, batch_size=batch_size, semantics=semantics,
       primers=primers, return_log_p=True, prior=prior)
-  stats = metrics.composition_stats(notes, key=key_obj, semantics=semantics)
+  stats = statistics.composition_stats(notes, key=key_obj, semantics=semantics)
   entry = dict(settings or {})
   entry.update(key=key_obj.name, num_notes=int(num_notes), priming_mode=priming_mode)
   entry.update(_jsonable(stats))

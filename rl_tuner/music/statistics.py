@@ -14,8 +14,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from rl_tuner import keys as keys_lib
-from rl_tuner import melody_features as mf
+from rl_tuner.music import keys as keys_lib
+from rl_tuner.music import features as mf
 
 CHUNK_SIZE = 16384
 AUTOCORRELATION_LAGS = (1, 2, 3)

@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from pipelines import encoding
-from rl_tuner import evaluation
-from rl_tuner import generation
+from rl_tuner.evaluate import scoring
+from rl_tuner.evaluate import sampling
 
 SHIPPED = 'shipped'
 RANDOM_MIDI_PRIMER_STEPS = 16
@@ -62,7 +62,7 @@ class EvaluationConfig:
   num_compositions: int = 100000
   seed: int = 1
   save_compositions: bool = False
-  batch_size: int = generation.DEFAULT_BATCH_SIZE
+  batch_size: int = sampling.DEFAULT_BATCH_SIZE
 
 
 @dataclasses.dataclass
@@ -127,7 +127,7 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
       disagree (so no single Note RNN column fits both), or two runs share a name.
   """
   runs = []
-  names = {evaluation.NOTE_RNN_NAME: None}
+  names = {scoring.NOTE_RNN_NAME: None}
   for run_dir in config.run_dirs:
     run_config = read_run_config(run_dir)
     settings = _run_settings(run_dir, run_config)
@@ -158,19 +158,19 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
                                  _show(other.settings[setting])))
     base.update(first.settings)
   base.update(config.explicit)
-  return [ModelSpec(name=evaluation.NOTE_RNN_NAME, settings=base)] + runs
+  return [ModelSpec(name=scoring.NOTE_RNN_NAME, settings=base)] + runs
 
 
 def _check_run_settings(run_dir: str, settings: Dict[str, Any]) -> None:
   """A run's config.json values that evaluation uses, checked (a hand-edited file)."""
-  from rl_tuner import music_theory  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
   where = os.path.join(run_dir, 'config.json')
   num_notes = settings['num_notes']
   if isinstance(num_notes, bool) or not isinstance(num_notes, int) or not 1 <= num_notes <= 512:
     raise SettingsError('run_dir', '%s: num_notes must be an int in [1, 512], got %r'
                         % (where, num_notes))
   try:
-    music_theory.parse_key(str(settings['key']))
+    rules.parse_key(str(settings['key']))
   except ValueError as e:
     raise SettingsError('run_dir', '%s: %s' % (where, e)) from None
   if settings['priming_mode'] not in PRIMING_MODES:
@@ -279,9 +279,9 @@ class _ModelCache:
     return self._note_rnns[key]
 
   def policy(self, run_dir: str):
-    from rl_tuner import policy_io  # pylint: disable=g-import-not-at-top
+    from rl_tuner.policy import saved_policy  # pylint: disable=g-import-not-at-top
     try:
-      return policy_io.load_policy(run_dir)
+      return saved_policy.load_policy(run_dir)
     except (OSError, ValueError) as e:
       raise SettingsError('run_dir', 'cannot load the policy of run %s: %s'
                           % (run_dir, e)) from None
@@ -297,7 +297,7 @@ def run_evaluation(config: EvaluationConfig,
   models = resolve_models(config)
   primers = {m.name: load_primers(m.settings) for m in models}
   cache = _ModelCache()
-  result = {evaluation.RUN_KEY: dict(semantics=config.semantics, policy=config.policy,
+  result = {scoring.RUN_KEY: dict(semantics=config.semantics, policy=config.policy,
                                      num_compositions=config.num_compositions,
                                      seed=config.seed)}
   compositions = {}
@@ -312,7 +312,7 @@ def run_evaluation(config: EvaluationConfig,
                           algorithm=spec.algorithm)
     if spec.run_dir is not None:
       model_settings['run_dir'] = spec.run_dir
-    entry, _, notes = evaluation.evaluate_model(
+    entry, _, notes = scoring.evaluate_model(
         step_model, prior, num_compositions=config.num_compositions,
         key=spec.settings['key'], semantics=config.semantics, policy=config.policy,
         seed=config.seed, num_notes=int(spec.settings['num_notes']),
@@ -333,7 +333,7 @@ def write_outputs(output_dir: str, result: Dict[str, Any],
   os.makedirs(output_dir, exist_ok=True)
   _write_atomic(os.path.join(output_dir, METRICS_JSON),
                 json.dumps(result, indent=2, sort_keys=False) + '\n')
-  _write_atomic(os.path.join(output_dir, METRICS_MD), evaluation.markdown_table(result))
+  _write_atomic(os.path.join(output_dir, METRICS_MD), scoring.markdown_table(result))
   if compositions is not None:
     path = os.path.join(output_dir, COMPOSITIONS_NPZ)
     tmp = path + '.tmp.npz'

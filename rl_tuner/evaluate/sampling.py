@@ -2,7 +2,7 @@
 
 A *step model* is anything with ``initial_state(batch)`` and
 ``step(inputs [B, 38] float32, state) -> (logits [B, 38], state)``: every
-``note_rnn.NoteRnn`` and the tuned policies of ``rl_tuner.policy_io.load_policy``.
+``note_rnn.NoteRnn`` and the tuned policies of ``rl_tuner.policy.saved_policy.load_policy``.
 Generation runs a whole batch of compositions together inside one ``tf.function``
 whose loop over the notes stays in the graph, so Python never touches a single
 composition. Batches have one fixed shape (the last one is padded), so each

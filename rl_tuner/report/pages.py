@@ -21,13 +21,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from pipelines import encoding
-from rl_tuner import evaluate_runs
-from rl_tuner import evaluation
-from rl_tuner import generation
-from rl_tuner import midi_output
-from rl_tuner import report_ab
-from rl_tuner import report_html
-from rl_tuner import report_plots
+from rl_tuner.evaluate import runs as runs_lib
+from rl_tuner.evaluate import scoring
+from rl_tuner.evaluate import sampling
+from rl_tuner.evaluate import midi as midi_lib
+from rl_tuner.report import ab_page
+from rl_tuner.report import markup
+from rl_tuner.report import plots
 
 REPORT_HTML = 'report.html'
 AB_HTML = 'ab.html'
@@ -63,7 +63,7 @@ class _Evaluation:
 
   @property
   def semantics(self) -> str:
-    return str(self.metrics.get(evaluation.RUN_KEY, {}).get('semantics', 'unknown'))
+    return str(self.metrics.get(scoring.RUN_KEY, {}).get('semantics', 'unknown'))
 
 
 @dataclasses.dataclass
@@ -111,8 +111,8 @@ def read_evaluation(eval_dir: str) -> _Evaluation:
 
 def read_run(run_dir: str) -> _Run:
   try:
-    config = evaluate_runs.read_run_config(run_dir)
-  except evaluate_runs.SettingsError as e:
+    config = runs_lib.read_run_config(run_dir)
+  except runs_lib.SettingsError as e:
     raise ReportError(e.flag, str(e)) from None
   return _Run(run_dir, os.path.basename(os.path.normpath(run_dir)), config)
 
@@ -120,7 +120,7 @@ def read_run(run_dir: str) -> _Run:
 def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
   """The reward scalars (interfaces.md §2 tags) of a run's TensorBoard events."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  wanted = {tag for tag, _ in report_plots.REWARD_TAGS}
+  wanted = {tag for tag, _ in plots.REWARD_TAGS}
   points = {tag: {} for tag in wanted}
   files = sorted(glob.glob(os.path.join(run_dir, 'tb', '**', 'events.out.tfevents*'),
                            recursive=True))
@@ -180,21 +180,21 @@ class _Models:
     return self._cache['note_rnn']
 
   def step_model(self, name: str):
-    if name == evaluation.NOTE_RNN_NAME:
+    if name == scoring.NOTE_RNN_NAME:
       return self.note_rnn()
     if name not in self._cache:
-      from rl_tuner import policy_io  # pylint: disable=g-import-not-at-top
-      self._cache[name] = policy_io.load_policy(self._runs[name].path)
+      from rl_tuner.policy import saved_policy  # pylint: disable=g-import-not-at-top
+      self._cache[name] = saved_policy.load_policy(self._runs[name].path)
     return self._cache[name]
 
   def generation_kwargs(self, name: str) -> Dict[str, Any]:
     """A model's num_notes, priming and semantics (the Note RNN takes the first run's)."""
     run = self._runs.get(name) or next(iter(self._runs.values()), None)
     config = run.config if run else {}
-    settings = dict(evaluate_runs.DEFAULT_SETTINGS)
-    settings.update({k: config[k] for k in evaluate_runs.RUN_SETTINGS if k in config})
+    settings = dict(runs_lib.DEFAULT_SETTINGS)
+    settings.update({k: config[k] for k in runs_lib.RUN_SETTINGS if k in config})
     return dict(num_notes=int(settings['num_notes']), priming_mode=settings['priming_mode'],
-                primers=evaluate_runs.load_primers(settings),
+                primers=runs_lib.load_primers(settings),
                 semantics=config.get('semantics', 'corrected'))
 
 
@@ -208,14 +208,14 @@ def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Di
   runs = [read_run(d) for d in config.run_dirs]
   os.makedirs(config.output_dir, exist_ok=True)
   models = _Models(config, runs)
-  model_names = [evaluation.NOTE_RNN_NAME] + [r.name for r in runs]
+  model_names = [scoring.NOTE_RNN_NAME] + [r.name for r in runs]
   for ev in evaluations:
-    for name in evaluation.model_names(ev.metrics):
+    for name in scoring.model_names(ev.metrics):
       if name not in model_names:
         model_names.append(name)
 
   notes_by_model = _collect_compositions(config, evaluations, models, model_names, log)
-  audio_problem = midi_output.audio_available() if config.render_audio else 'audio disabled'
+  audio_problem = midi_lib.audio_available() if config.render_audio else 'audio disabled'
   if audio_problem:
     log('report: no audio: %s' % audio_problem)
   samples = _write_samples(config, notes_by_model, audio_problem is None, log)
@@ -226,11 +226,11 @@ def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Di
   sections.append(_samples_section(samples, audio_problem, config.num_samples))
   sections.append(_runs_section(runs))
   report_path = os.path.join(config.output_dir, REPORT_HTML)
-  report_html.write_page(report_path, 'RL Tuner report', ''.join(sections))
+  markup.write_page(report_path, 'RL Tuner report', ''.join(sections))
   ab_path = os.path.join(config.output_dir, AB_HTML)
-  report_html.write_page(ab_path, 'RL Tuner: blind A/B listening',
-              report_ab.ab_body(samples, seed=config.seed, num_pairs=config.num_ab_pairs,
-                                audio_problem=audio_problem), script=report_ab.AB_SCRIPT)
+  markup.write_page(ab_path, 'RL Tuner: blind A/B listening',
+              ab_page.ab_body(samples, seed=config.seed, num_pairs=config.num_ab_pairs,
+                                audio_problem=audio_problem), script=ab_page.AB_SCRIPT)
   log('report: wrote %s and %s' % (report_path, ab_path))
   return {'report': report_path, 'ab': ab_path}
 
@@ -246,7 +246,7 @@ def _collect_compositions(config, evaluations, models, model_names, log):
         break
     else:
       try:
-        _, notes = generation.generate_compositions(
+        _, notes = sampling.generate_compositions(
             models.step_model(name), wanted, seed=config.seed,
             **models.generation_kwargs(name))
         out[name] = notes
@@ -255,21 +255,21 @@ def _collect_compositions(config, evaluations, models, model_names, log):
   return out
 
 
-def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[report_html.Sample]]:
+def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[markup.Sample]]:
   samples = {}
   for index_model, (name, notes) in enumerate(notes_by_model.items()):
     part = '%02d_%s' % (index_model, _safe_file_part(name))
     samples[name] = []
     for i, row in enumerate(notes):
       stem = os.path.join(config.output_dir, 'sample_%s_%02d' % (part, i))
-      midi_output.write_midi(row, stem + '.mid')
+      midi_lib.write_midi(row, stem + '.mid')
       wav = None
       if with_audio:
         try:
-          wav = midi_output.render_wav(stem + '.mid', stem + '.wav', sample_rate=16000)
-        except midi_output.AudioUnavailable as e:
+          wav = midi_lib.render_wav(stem + '.mid', stem + '.wav', sample_rate=16000)
+        except midi_lib.AudioUnavailable as e:
           log('report: %s' % e)
-      samples[name].append(report_html.Sample(name, i, row, stem + '.mid', wav))
+      samples[name].append(markup.Sample(name, i, row, stem + '.mid', wav))
   return samples
 
 
@@ -279,8 +279,8 @@ def _header(config, evaluations, runs) -> str:
   parts = ['<h1>RL Tuner report</h1>',
            '<p class="note">Runs: %s. Evaluations: %s. The blind listening test is in '
            '<a href="%s">%s</a>.</p>' % (
-               ', '.join('<code>%s</code>' % report_html.esc(r.path) for r in runs) or 'none',
-               ', '.join('<code>%s</code> (%s semantics)' % (report_html.esc(e.path), report_html.esc(e.semantics))
+               ', '.join('<code>%s</code>' % markup.esc(r.path) for r in runs) or 'none',
+               ', '.join('<code>%s</code> (%s semantics)' % (markup.esc(e.path), markup.esc(e.semantics))
                          for e in evaluations) or 'none', AB_HTML, AB_HTML)]
   return '\n'.join(parts)
 
@@ -290,27 +290,27 @@ def _thousands(value) -> str:
 
 
 def _cell(value, kind) -> str:
-  return report_html.esc(evaluation.format_value(value, kind))
+  return markup.esc(scoring.format_value(value, kind))
 
 
 def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -> str:
   """One evaluation's table: its models, then the paper's columns."""
-  run = metrics.get(evaluation.RUN_KEY, {})
-  names = list(evaluation.model_names(metrics))
-  head = ''.join('<th>%s</th>' % report_html.esc(n) for n in names)
+  run = metrics.get(scoring.RUN_KEY, {})
+  names = list(scoring.model_names(metrics))
+  head = ''.join('<th>%s</th>' % markup.esc(n) for n in names)
   if with_paper:
-    head += ''.join('<th class="paper">paper %s</th>' % report_html.esc(p)
-                    for p in evaluation.PAPER_TABLE1)
+    head += ''.join('<th class="paper">paper %s</th>' % markup.esc(p)
+                    for p in scoring.PAPER_TABLE1)
   rows = []
-  for key, label, kind in evaluation.TABLE_ROWS:
+  for key, label, kind in scoring.TABLE_ROWS:
     cells = ''.join('<td>%s</td>' % _cell(metrics[n].get(key), kind) for n in names)
     if with_paper:
       cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
-                       for p in evaluation.PAPER_TABLE1.values())
-    rows.append('<tr><td>%s</td>%s</tr>' % (report_html.esc(label), cells))
+                       for p in scoring.PAPER_TABLE1.values())
+    rows.append('<tr><td>%s</td>%s</tr>' % (markup.esc(label), cells))
   caption = ('Semantics: <b>%s</b>, policy: <b>%s</b>, %s compositions per model, seed %s.'
-             % (report_html.esc(run.get('semantics', 'unknown')), report_html.esc(run.get('policy', 'unknown')),
-                report_html.esc(_thousands(run.get('num_compositions', '?'))), report_html.esc(run.get('seed', '?'))))
+             % (markup.esc(run.get('semantics', 'unknown')), markup.esc(run.get('policy', 'unknown')),
+                markup.esc(_thousands(run.get('num_compositions', '?'))), markup.esc(run.get('seed', '?'))))
   return ('<p>%s</p><table class="metrics"><tr><th>statistic</th>%s</tr>%s</table>'
           % (caption, head, ''.join(rows)))
 
@@ -319,17 +319,17 @@ def semantics_side_by_side_html(evaluations: Sequence[_Evaluation]) -> str:
   """Each model under each semantics, next to the paper (which used legacy)."""
   columns = []
   for ev in evaluations:
-    for name in evaluation.model_names(ev.metrics):
+    for name in scoring.model_names(ev.metrics):
       columns.append(('%s (%s)' % (name, ev.semantics), ev.metrics[name]))
-  head = ''.join('<th>%s</th>' % report_html.esc(c) for c, _ in columns)
-  head += ''.join('<th class="paper">paper %s (legacy)</th>' % report_html.esc(p)
-                  for p in evaluation.PAPER_TABLE1)
+  head = ''.join('<th>%s</th>' % markup.esc(c) for c, _ in columns)
+  head += ''.join('<th class="paper">paper %s (legacy)</th>' % markup.esc(p)
+                  for p in scoring.PAPER_TABLE1)
   rows = []
-  for key, label, kind in evaluation.TABLE_ROWS:
+  for key, label, kind in scoring.TABLE_ROWS:
     cells = ''.join('<td>%s</td>' % _cell(entry.get(key), kind) for _, entry in columns)
     cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
-                     for p in evaluation.PAPER_TABLE1.values())
-    rows.append('<tr><td>%s</td>%s</tr>' % (report_html.esc(label), cells))
+                     for p in scoring.PAPER_TABLE1.values())
+    rows.append('<tr><td>%s</td>%s</tr>' % (markup.esc(label), cells))
   return ('<table class="metrics side-by-side"><tr><th>statistic</th>%s</tr>%s</table>'
           % (head, ''.join(rows)))
 
@@ -345,7 +345,7 @@ def _tables_section(evaluations) -> str:
            'in spirit.</p>']
   for ev in evaluations:
     parts.append('<h3>%s semantics <span class="note">(%s)</span></h3>'
-                 % (report_html.esc(ev.semantics), report_html.esc(ev.path)))
+                 % (markup.esc(ev.semantics), markup.esc(ev.path)))
     parts.append(metrics_table_html(ev.metrics))
   if len({ev.semantics for ev in evaluations}) > 1:
     parts.append('<h3>Legacy next to corrected</h3>')
@@ -365,10 +365,10 @@ def event_mix_table_html(compositions: Mapping[str, np.ndarray]) -> str:
     if not notes.size:
       continue
     rows.append('<tr><td>%s</td><td>%.1f%%</td><td>%.1f%%</td><td>%.2f</td><td>%s</td></tr>' % (
-        report_html.esc(name), 100.0 * np.mean(notes == encoding.NO_EVENT_INDEX),
+        markup.esc(name), 100.0 * np.mean(notes == encoding.NO_EVENT_INDEX),
         100.0 * np.mean(notes == encoding.NOTE_OFF_INDEX),
         np.mean(np.sum(notes >= encoding.FIRST_PITCH_INDEX, axis=1)),
-        report_html.esc('{:,}'.format(len(notes)))))
+        markup.esc('{:,}'.format(len(notes)))))
   return ('<table class="mix"><tr><th>model</th><th>holds</th><th>note-offs</th>'
           '<th>pitches struck per composition</th><th>compositions</th></tr>%s</table>'
           % ''.join(rows))
@@ -377,7 +377,7 @@ def event_mix_table_html(compositions: Mapping[str, np.ndarray]) -> str:
 def _img(path: Optional[str], alt: str) -> str:
   if not path:
     return ''
-  return '<p><img src="%s" alt="%s"></p>' % (report_html.data_uri(path, 'image/png'), report_html.esc(alt))
+  return '<p><img src="%s" alt="%s"></p>' % (markup.data_uri(path, 'image/png'), markup.esc(alt))
 
 
 def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> str:
@@ -385,19 +385,19 @@ def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> st
   parts = ['<h2>Plots</h2>']
   curves = {r.name: read_reward_curves(r.path) for r in runs}
   if runs:
-    path = report_plots.plot_reward_curves(curves, os.path.join(out_dir, 'reward_curves.png'))
+    path = plots.plot_reward_curves(curves, os.path.join(out_dir, 'reward_curves.png'))
     parts.append('<h3>Rewards during training</h3>')
     parts.append(_img(path, 'reward curves') if path else
                  '<p class="note">No reward events in the runs\' tb/ folders.</p>')
   for i, ev in enumerate(evaluations):
-    entries = {n: ev.metrics[n] for n in evaluation.model_names(ev.metrics)}
-    path = report_plots.plot_metric_bars(entries, evaluation.PAPER_TABLE1,
+    entries = {n: ev.metrics[n] for n in scoring.model_names(ev.metrics)}
+    path = plots.plot_metric_bars(entries, scoring.PAPER_TABLE1,
                                          os.path.join(out_dir, 'metrics_%d.png' % i))
-    parts.append('<h3>Metrics, %s semantics</h3>%s' % (report_html.esc(ev.semantics),
+    parts.append('<h3>Metrics, %s semantics</h3>%s' % (markup.esc(ev.semantics),
                                                       _img(path, 'metric bars')))
   if notes_by_model:
     shown = {n: v[:config.num_samples] for n, v in notes_by_model.items()}
-    path = report_plots.plot_piano_rolls(shown, os.path.join(out_dir, 'piano_rolls.png'))
+    path = plots.plot_piano_rolls(shown, os.path.join(out_dir, 'piano_rolls.png'))
     parts.append('<h3>Piano rolls</h3>%s' % _img(path, 'piano rolls'))
   for i, run in enumerate(runs):
     try:
@@ -410,17 +410,17 @@ def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> st
 def _heat_map(config, models, run, index) -> str:
   """One composition of the tuned model, and what each model wanted at every step."""
   tuned, prior = models.step_model(run.name), models.note_rnn()
-  priming, notes = generation.generate_compositions(
+  priming, notes = sampling.generate_compositions(
       tuned, 1, seed=config.seed + 1, **models.generation_kwargs(run.name))
   probabilities = {
-      'Note RNN': generation.next_event_probabilities(prior, priming, notes[0]),
-      'tuned (%s)' % run.name: generation.next_event_probabilities(tuned, priming, notes[0]),
+      'Note RNN': sampling.next_event_probabilities(prior, priming, notes[0]),
+      'tuned (%s)' % run.name: sampling.next_event_probabilities(tuned, priming, notes[0]),
   }
-  path = report_plots.plot_probability_heatmaps(
+  path = plots.plot_probability_heatmaps(
       notes[0], probabilities, os.path.join(config.output_dir, 'probabilities_%d.png' % index),
       title='p(next event) along one composition of %s' % run.name)
   return '<h3>What each model wants to play next: %s</h3>%s' % (
-      report_html.esc(run.name), _img(path, 'probability heat map'))
+      markup.esc(run.name), _img(path, 'probability heat map'))
 
 
 def _samples_section(samples, audio_problem, num_samples) -> str:
@@ -429,20 +429,20 @@ def _samples_section(samples, audio_problem, num_samples) -> str:
            '2 semitones high).</p>']
   if audio_problem:
     parts.append('<p class="note">No audio: %s. The MIDI files are below.</p>'
-                 % report_html.esc(audio_problem))
+                 % markup.esc(audio_problem))
   for name, items in samples.items():
-    parts.append('<h3>%s</h3>' % report_html.esc(name))
+    parts.append('<h3>%s</h3>' % markup.esc(name))
     for sample in items[:num_samples]:
       parts.append('<div class="sample">%s<br>%s</div>' % (
-          report_html.audio_tag(sample), report_html.midi_link(sample.midi_file, os.path.basename(sample.midi_file))))
+          markup.audio_tag(sample), markup.midi_link(sample.midi_file, os.path.basename(sample.midi_file))))
   return '\n'.join(parts)
 
 
 def _runs_section(runs) -> str:
   parts = []
   for run in runs:
-    parts.append('<h2>Run %s</h2>' % report_html.esc(run.name))
-    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (report_html.esc(k), report_html.esc(run.config[k]))
+    parts.append('<h2>Run %s</h2>' % markup.esc(run.name))
+    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (markup.esc(k), markup.esc(run.config[k]))
                    for k in CONFIG_ROWS if k in run.config)
     parts.append('<table class="config">%s</table>' % rows)
     midis = _run_midi_files(run.path)
@@ -450,7 +450,7 @@ def _runs_section(runs) -> str:
       parts.append('<p>Samples written by the run:</p><ul>')
       for path, names in midis:
         parts.append('<li>%s %s</li>' % (
-            report_html.midi_link(path, os.path.basename(path)),
-            ('<span class="note">tracks: %s</span>' % report_html.esc(', '.join(names))) if names else ''))
+            markup.midi_link(path, os.path.basename(path)),
+            ('<span class="note">tracks: %s</span>' % markup.esc(', '.join(names))) if names else ''))
       parts.append('</ul>')
   return '\n'.join(parts)

@@ -24,8 +24,8 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from pipelines import encoding
-from rl_tuner import environment
-from rl_tuner import targets
+from rl_tuner.rl import environment
+from rl_tuner.rl import targets
 
 
 def episode_spec(collect_data_spec, num_notes: int):

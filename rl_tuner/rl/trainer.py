@@ -27,13 +27,13 @@ from tf_agents.trajectories import time_step as ts
 
 import note_rnn
 from pipelines import encoding
-from rl_tuner import agents
-from rl_tuner import collect
+from rl_tuner.rl import agents
+from rl_tuner.rl import collect
 from rl_tuner import config as config_lib
-from rl_tuner import music_theory
-from rl_tuner import networks
-from rl_tuner import policy_io
-from rl_tuner import run_dir as run_dir_lib
+from rl_tuner.music import rules
+from rl_tuner.rl import networks
+from rl_tuner.policy import saved_policy
+from rl_tuner.policy import run_dir as run_dir_lib
 
 # Settings that may change between a run and its resume; any other difference is an error.
 RESUMABLE_CHANGES = ('overwrite', 'num_steps', 'final_eval_compositions',
@@ -71,10 +71,10 @@ def _versions() -> Dict[str, str]:
 
 def load_primers(config: config_lib.RLTunerConfig) -> Optional[np.ndarray]:
   """Encoded primer rows int32 [M, P] for the primer modes, None for random_note."""
-  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
   try:
-    primers = evaluate_runs.load_primers(config.to_dict())
-  except evaluate_runs.SettingsError as e:
+    primers = runs_lib.load_primers(config.to_dict())
+  except runs_lib.SettingsError as e:
     raise ConfigError(e.flag, str(e)) from None
   if primers is None:
     return None
@@ -89,7 +89,7 @@ class LiveStepModel:
   (contracts.md): the logits are Q or Ψ, or for g the network's G plus the frozen
   prior's log-probabilities (the prior is stepped alongside). The state starts at
   zero, i.e. `random_note` priming; feed a primer through `step` for the others.
-  One object per run, so `rl_tuner.generation` traces its loop once.
+  One object per run, so `rl_tuner.evaluate.sampling` traces its loop once.
   """
 
   def __init__(self, q_network, prior_network=None):
@@ -118,7 +118,7 @@ class Tuner:
     c = config
     self.config = c
     self.algorithm = c.canonical_algorithm
-    self.key = music_theory.parse_key(c.key)
+    self.key = rules.parse_key(c.key)
     self.reward_mode = c.effective_reward_mode
     self.primers = primers
     weights = prior_model.get_weights()
@@ -264,7 +264,7 @@ def _write_config(run_dir: str, config: config_lib.RLTunerConfig, prior_model) -
                         'weights_sha256': digest.hexdigest()}
   values['versions'] = _versions()
   values['git_sha'] = run_dir_lib.git_sha()
-  values['format'] = 'rl_tuner.run_dir/1'
+  values['format'] = 'rl_tuner.policy.run_dir/1'
   run_dir_lib.write_json_atomic(os.path.join(run_dir, run_dir_lib.CONFIG_FILE), values)
   return values
 
@@ -345,29 +345,29 @@ def _export_note_rnn(tuner: Tuner, run_dir: str, log) -> Optional[str]:
 
 def _write_compositions(run_dir: str, config: config_lib.RLTunerConfig,
                         primers: Optional[np.ndarray]) -> None:
-  from rl_tuner import generation  # pylint: disable=g-import-not-at-top
-  from rl_tuner import midi_output  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import midi as midi_lib  # pylint: disable=g-import-not-at-top
   if config.num_midi_compositions <= 0:
     return
-  policy = policy_io.load_policy(run_dir)
-  _, notes = generation.generate_compositions(
+  policy = saved_policy.load_policy(run_dir)
+  _, notes = sampling.generate_compositions(
       policy, config.num_midi_compositions, num_notes=config.num_notes,
       priming_mode=config.priming_mode, policy='sample', seed=config.seed,
       batch_size=config.num_midi_compositions, semantics=config.semantics, primers=primers)
   out_dir = os.path.join(run_dir, COMPOSITIONS_DIR)
   os.makedirs(out_dir, exist_ok=True)
   for i, row in enumerate(notes):
-    midi_output.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
-        config.canonical_algorithm, i)), qpm=midi_output.RL_TUNER_QPM)
+    midi_lib.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
+        config.canonical_algorithm, i)), qpm=midi_lib.RL_TUNER_QPM)
 
 
 def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step: int,
                    log) -> Optional[dict]:
-  from rl_tuner import evaluate_runs  # pylint: disable=g-import-not-at-top
+  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
   if config.final_eval_compositions <= 0:
     return None
-  result = evaluate_runs.run_evaluation(
-      evaluate_runs.EvaluationConfig(
+  result = runs_lib.run_evaluation(
+      runs_lib.EvaluationConfig(
           output_dir=run_dir, run_dirs=[run_dir], semantics=config.semantics, policy='sample',
           num_compositions=config.final_eval_compositions, seed=config.seed),
       log=log)
@@ -435,7 +435,7 @@ def train_eval(config: config_lib.RLTunerConfig,
     steps = int(tuner.env_steps.numpy())
     if not manager.latest_checkpoint or not manager.latest_checkpoint.endswith('-%d' % steps):
       manager.save(checkpoint_number=steps)
-    policy_io.save_policy(run_dir, tuner.policy_weights(),
+    saved_policy.save_policy(run_dir, tuner.policy_weights(),
                           tuner.prior_weights() if tuner.algorithm == 'g' else None)
     _export_note_rnn(tuner, run_dir, log)
     _write_compositions(run_dir, config, primers)

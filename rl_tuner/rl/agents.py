@@ -9,7 +9,7 @@ whole episode's observations, the target network unrolls from FIRST, and its
 first output is dropped (bug 17 fixed). Q and pure_rl use it as is.
 
 `PsiLearningAgent` and `GLearningAgent` override only `_compute_next_q_values`
-with the maths of `rl_tuner.targets`; G also acts on G + log p_prior, so its
+with the maths of `rl_tuner.rl.targets`; G also acts on G + log p_prior, so its
 policies wrap the network with `PriorAddedNetwork`. The prior never trains: its
 log-probabilities are part of the observation (bug 7 fixed).
 """
@@ -24,8 +24,8 @@ from tf_agents.policies import greedy_policy
 from tf_agents.policies import q_policy
 from tf_agents.utils import common
 
-from rl_tuner import networks
-from rl_tuner import targets
+from rl_tuner.rl import networks
+from rl_tuner.rl import targets
 
 
 class EpisodeDqnAgent(dqn_agent.DqnAgent):

@@ -10,14 +10,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from rl_tuner import evaluation
-from rl_tuner import report_html
-from rl_tuner.report_html import esc
+from rl_tuner.evaluate import scoring
+from rl_tuner.report import markup
+from rl_tuner.report.markup import esc
 
-NOTE_RNN_NAME = evaluation.NOTE_RNN_NAME
+NOTE_RNN_NAME = scoring.NOTE_RNN_NAME
 
 
-def ab_body(samples: Dict[str, List[report_html.Sample]], *, seed: int, num_pairs: int,
+def ab_body(samples: Dict[str, List[markup.Sample]], *, seed: int, num_pairs: int,
             audio_problem: Optional[str]) -> str:
   """Pairs of (Note RNN, tuned) compositions in random order, one choice button each."""
   base = samples.get(NOTE_RNN_NAME, [])
@@ -49,7 +49,7 @@ def ab_body(samples: Dict[str, List[report_html.Sample]], *, seed: int, num_pair
     for label, sample in zip('AB', pair):
       parts.append('<div class="sample"><b>%s</b><br>%s<br>%s<br>'
                    '<button type="button" class="choice" data-model="%s">prefer %s</button>'
-                   '</div>' % (label, report_html.audio_tag(sample), report_html.midi_link(sample.midi_file,
+                   '</div>' % (label, markup.audio_tag(sample), markup.midi_link(sample.midi_file,
                                                                   'MIDI ' + label),
                                esc(sample.model), label))
     parts.append('</div>')

@@ -29,7 +29,7 @@ from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
 from pipelines import encoding
-from rl_tuner import music_theory
+from rl_tuner.music import rules
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -60,9 +60,9 @@ def episode_rewards(actions: np.ndarray, action_log_p: np.ndarray, *, key, seman
   Args:
     actions: int [B, T] the notes played (the composition; priming excluded).
     action_log_p: float [B, T] log p_prior(a_t | history) of each played note.
-    key: a `music_theory.Key` or key name.
+    key: a `rules.Key` or key name.
     semantics: 'corrected' or 'legacy'.
-    reward_mode: one of `music_theory.REWARD_MODES`.
+    reward_mode: one of `rules.REWARD_MODES`.
     reward_scaler: λ.
     num_notes: the episode length the rules assume.
     priming: int [B] the first observation o_0 (only the `scale` mode reads it).
@@ -72,12 +72,12 @@ def episode_rewards(actions: np.ndarray, action_log_p: np.ndarray, *, key, seman
     term, zero for modes without it) and 'total' (their sum).
   """
   if isinstance(key, str):
-    key = music_theory.parse_key(key)
-  mt = music_theory.music_theory_reward(
+    key = rules.parse_key(key)
+  mt = rules.music_theory_reward(
       np.asarray(actions), key=key, semantics=semantics, reward_mode=reward_mode,
       num_notes=num_notes, priming=priming)
   mt = (reward_scaler * np.asarray(mt, np.float64)).astype(np.float32)
-  if reward_mode in music_theory.MODES_WITH_LOG_P:
+  if reward_mode in rules.MODES_WITH_LOG_P:
     log_p = np.asarray(action_log_p, np.float32)
   else:
     log_p = np.zeros_like(mt)
@@ -97,7 +97,7 @@ class CompositionEnv(py_environment.PyEnvironment):
       prior: the frozen Reward RNN, a step model (`initial_state`, `step`).
       batch_size: compositions that step together.
       num_notes: T, notes per composition.
-      key: key name or `music_theory.Key`.
+      key: key name or `rules.Key`.
       semantics: 'corrected' or 'legacy'.
       reward_mode: which rules make R_MT (log p is the wrapper's business).
       reward_scaler: λ.
@@ -109,7 +109,7 @@ class CompositionEnv(py_environment.PyEnvironment):
     self._prior = prior
     self._batch = int(batch_size)
     self._num_notes = int(num_notes)
-    self._key = music_theory.parse_key(key) if isinstance(key, str) else key
+    self._key = rules.parse_key(key) if isinstance(key, str) else key
     self._semantics = semantics
     self._reward_mode = reward_mode
     self._scaler = float(reward_scaler)
@@ -186,7 +186,7 @@ class CompositionEnv(py_environment.PyEnvironment):
   def _step(self, action):
     action = np.asarray(action, np.int32).reshape(self._batch)
     self._compositions = np.concatenate([self._compositions, action[:, None]], axis=1)
-    mt = music_theory.reward_of_last_note(
+    mt = rules.reward_of_last_note(
         self._compositions, key=self._key, semantics=self._semantics,
         reward_mode=self._reward_mode, num_notes=self._num_notes, priming=self._first)
     reward = (self._scaler * np.asarray(mt, np.float64)).astype(np.float32)
@@ -224,7 +224,7 @@ class LogPRewardWrapper(wrappers.PyEnvironmentBaseWrapper):
 def make_environment(prior, *, reward_mode: str, **kwargs) -> py_environment.PyEnvironment:
   """`CompositionEnv`, wrapped with `LogPRewardWrapper` when the mode adds log p."""
   env = CompositionEnv(prior, reward_mode=reward_mode, **kwargs)
-  if reward_mode in music_theory.MODES_WITH_LOG_P:
+  if reward_mode in rules.MODES_WITH_LOG_P:
     return LogPRewardWrapper(env)
   return env
 

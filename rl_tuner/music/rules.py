@@ -19,9 +19,9 @@ from typing import Callable, Dict, Iterable, Optional
 import numpy as np
 
 from pipelines import encoding
-from rl_tuner import keys as keys_lib
-from rl_tuner import melody_features as mf
-from rl_tuner.keys import Key, parse_key  # noqa: F401  (re-exported API)
+from rl_tuner.music import keys as keys_lib
+from rl_tuner.music import features as mf
+from rl_tuner.music.keys import Key, parse_key  # noqa: F401  (re-exported API)
 
 CORRECTED = mf.CORRECTED
 LEGACY = mf.LEGACY

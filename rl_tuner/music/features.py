@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from pipelines import encoding
-from rl_tuner import keys as keys_lib
+from rl_tuner.music import keys as keys_lib
 
 CORRECTED = 'corrected'
 LEGACY = 'legacy'
