@@ -40,6 +40,41 @@ BEST_INFO_FILE = 'info.json'
 RUN_DIR_FORMAT = 'rl_tuner.note_rnn.run_dir/1'
 
 
+def lstm_cell_step(cell, x_projected, state):
+  """One step of a Keras `LSTMCell` given its input already multiplied by the kernel.
+
+  The one LSTM step of the project: the Note RNN, the RL Tuner's networks and every
+  rebuilt policy call it, so a policy samples with exactly the maths it was trained with.
+  Taking the projection lets a caller do the first layer's input matmul for a whole
+  sequence at once.
+
+  Args:
+    cell: a built `tf.keras.layers.LSTMCell` (gate order i, f, c, o).
+    x_projected: float32 [B, 4u] = inputs @ cell.kernel.
+    state: (h [B, u], c [B, u]).
+
+  Returns:
+    (h, c) of the next step.
+  """
+  h, c = state
+  z = x_projected + tf.matmul(h, cell.recurrent_kernel) + cell.bias
+  i, f, g, o = tf.split(z, 4, axis=-1)
+  c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+  h = tf.sigmoid(o) * tf.tanh(c)
+  return h, c
+
+
+def lstm_stack_step(cells, dense, inputs, state):
+  """Stacked cells plus the output layer for one step: inputs [B, D] -> (logits, state)."""
+  x = inputs
+  new_state = []
+  for cell, layer_state in zip(cells, state):
+    h, c = lstm_cell_step(cell, tf.matmul(x, cell.kernel), layer_state)
+    new_state.append((h, c))
+    x = h
+  return tf.matmul(x, dense.kernel) + dense.bias, tuple(new_state)
+
+
 class NoteRnn(tf.Module):
   """An LSTM language model over melody events.
 
@@ -106,18 +141,8 @@ class NoteRnn(tf.Module):
     Returns:
       (logits float32 [B, 38], new state of the same structure).
     """
-    x = tf.convert_to_tensor(inputs, tf.float32)
-    new_state = []
-    for cell, (h, c) in zip(self.lstm_cells, state):
-      z = tf.matmul(x, cell.kernel) + tf.matmul(h, cell.recurrent_kernel)
-      z = tf.nn.bias_add(z, cell.bias)
-      i, f, g, o = tf.split(z, 4, axis=1)
-      c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-      h = tf.sigmoid(o) * tf.tanh(c)
-      new_state.append((h, c))
-      x = h
-    logits = tf.nn.bias_add(tf.matmul(x, self.dense.kernel), self.dense.bias)
-    return logits, tuple(new_state)
+    return lstm_stack_step(self.lstm_cells, self.dense, tf.convert_to_tensor(inputs, tf.float32),
+                           state)
 
   def logits_and_state(self, inputs, state: Optional[State] = None, *, training=False,
                        dropout_rate: float = 0.0):

@@ -1,6 +1,7 @@
 """What Note RNN and RL Tuner training share about a run directory.
 
-A live-run lock, and the git commit of the code that wrote the run. The lock is an exclusive, non-blocking `fcntl.flock` on `run_dir/.lock` held for the
+A live-run lock, the error a diverged run stops with, and the git commit of the code that
+wrote the run. The lock is an exclusive, non-blocking `fcntl.flock` on `run_dir/.lock` held for the
 run's lifetime. The kernel drops it when its process dies, so a run killed with -9
 never blocks its resume, while a second live run into the same directory refuses at
 once. The file holds the owner's pid so the refusal can name it.
@@ -16,6 +17,13 @@ import subprocess
 from typing import Optional, TextIO
 
 LOCK_FILE = '.lock'
+
+
+class TrainingDivergedError(RuntimeError):
+  """A NaN or Inf loss or reward stopped a run; the message names the step and the term.
+
+  Both trainers raise it and keep the last good checkpoint; the command-line tools exit 3.
+  """
 
 
 class RunLock:

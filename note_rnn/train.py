@@ -38,8 +38,7 @@ from pipelines import encoding
 METRIC_NAMES = ('loss', 'perplexity', 'accuracy', 'event_accuracy', 'no_event_accuracy')
 
 
-class TrainingDivergedError(RuntimeError):
-  """The loss became NaN or infinite; the message names the last good checkpoint."""
+TrainingDivergedError = run_common.TrainingDivergedError
 
 
 @dataclasses.dataclass

@@ -6,26 +6,41 @@ Defaults are Magenta's `RLTuner` constructor defaults (interfaces.md §1), so
 the original's script values (γ 0.5, λ 0.1, Boltzmann) live in
 `configs/q_paper.cfg` instead (fixes bug 6: one config, saved with the run).
 
-`validate` returns (flag name, message) for the first bad value so that `bin/`
-can print a one-line error naming the flag before anything is written.
+`check` raises `FlagError` naming the first bad value so that every entry point prints a
+one-line error naming the flag before anything is written.
 """
 
 import dataclasses
 import math
 import os
 import typing
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
+
+from pipelines.errors import FlagError
+from rl_tuner.policy import layout
+from rl_tuner.policy import priming as priming_lib
 
 ALGORITHMS = ('q', 'psi', 'g', 'pure_rl')
 ALGORITHM_ALIASES = {'default': 'q', 'rl_only': 'pure_rl'}
 EXPLORATION_MODES = ('egreedy', 'boltzmann')
-PRIMING_MODES = ('random_note', 'single_midi', 'random_midi', 'primer_melody')
-SEMANTICS = ('corrected', 'legacy')
+PRIMING_MODES = priming_lib.PRIMING_MODES
+SEMANTICS = priming_lib.SEMANTICS
+# Reward modes that add log p(a|s) (rl_tuner.music.rules.MODES_WITH_LOG_P; a test keeps them
+# equal).
+MODES_WITH_LOG_P = ('music_theory_all', 'music_theory_basic', 'music_theory_basic_plus_variety')
 # Algorithms whose reward is λ·R_MT only: log p lives in their target (g) or nowhere.
 ALGORITHMS_WITHOUT_LOG_P = ('g', 'pure_rl')
-MIN_PRIMER_PITCH = 48
-MAX_PRIMER_PITCH = 83
-NOTE_RNN_SHIPPED = 'shipped'
+NOTE_RNN_SHIPPED = layout.SHIPPED
+# Mirrors rl_tuner.music.REWARD_MODE_NAMES (a test keeps them equal) so that reading a
+# config does not import the rules.
+REWARD_MODE_NAMES = ('music_theory_all', 'music_theory_basic', 'music_theory_basic_plus_variety',
+                     'music_theory_only', 'music_theory_random', 'key_and_tonic', 'scale', 'key',
+                     'non_repeating', 'preferred_intervals')
+
+
+def setting(default, help_text: str, choices: Sequence[str] = ()):
+  """A config field with its flag's help (and valid values): the one source of both."""
+  return dataclasses.field(default=default, metadata={'help': help_text, 'choices': tuple(choices)})
 
 
 @dataclasses.dataclass
@@ -36,46 +51,61 @@ class RLTunerConfig:
   one step per `train_every_n` environment steps. Training samples whole
   episodes, so a minibatch is ceil(batch_size / num_notes) episodes.
   """
-  output_dir: str = ''
-  overwrite: bool = False
+  output_dir: str = setting('', 'Run directory (created; resumed when it holds a run).')
+  overwrite: bool = setting(False, 'Delete the run in --output_dir and start fresh.')
   # What is tuned, and how.
-  algorithm: str = 'q'
-  note_rnn_checkpoint: Optional[str] = None  # None: the shipped Note RNN
-  semantics: str = 'corrected'
-  key: str = 'C'
+  algorithm: str = setting('q', 'The learning algorithm (aliases: default = q, rl_only = '
+                           'pure_rl).', ALGORITHMS + tuple(sorted(ALGORITHM_ALIASES)))
+  note_rnn_checkpoint: Optional[str] = setting(
+      None, 'The Note RNN to tune: a run dir, a Magenta checkpoint prefix, the research '
+      'checkpoint or a .mag bundle. Default: the shipped model.')
+  semantics: str = setting('corrected', 'Reward and statistics definitions: the corrected '
+                           'ones, or legacy (exactly the original\'s; rl_tuner/README.md).',
+                           SEMANTICS)
+  key: str = setting('C', 'Key of the rewards: C, C#/Db, ... B, or e.g. A_minor.')
   # Reward.
-  reward_mode: Optional[str] = None  # None: music_theory_all (q, psi) or music_theory_only
-  reward_scaler: float = 1.0  # λ = 1/c
+  reward_mode: Optional[str] = setting(
+      None, 'Which music-theory rules make R_MT and whether log p is added. Default: '
+      'music_theory_all for q/psi, music_theory_only for g/pure_rl.', REWARD_MODE_NAMES)
+  reward_scaler: float = setting(1.0, 'λ = 1/c, the weight of the music-theory reward.')
   # Episodes.
-  num_notes: int = 32
-  priming_mode: str = 'random_note'
-  midi_primer: Optional[str] = None
-  training_file_list: Optional[str] = None
-  primer_melody: Optional[List[int]] = None
-  num_parallel_envs: int = 256
+  num_notes: int = setting(32, 'Notes per composition (one episode).')
+  priming_mode: str = setting('random_note', 'How each composition starts.', PRIMING_MODES)
+  midi_primer: Optional[str] = setting(None, 'MIDI primer for --priming_mode=single_midi.')
+  training_file_list: Optional[str] = setting(
+      None, 'SequenceExample TFRecord for --priming_mode=random_midi.')
+  primer_melody: Optional[List[int]] = setting(
+      None, 'Melody events for --priming_mode=primer_melody, e.g. "[60, -2, 62]" (pitches '
+      '48-83, -2 hold, -1 note-off).')
+  num_parallel_envs: int = setting(256, 'Compositions collected together per round.')
   # DQN hyperparameters (Magenta's default_dqn_hparams and constructor).
-  num_steps: int = 10000
-  exploration_mode: str = 'egreedy'
-  exploration_period: int = 5000
-  initial_epsilon: float = 1.0
-  random_action_probability: float = 0.1
-  discount_rate: float = 0.95
-  learning_rate: float = 1e-3
-  adam_epsilon: float = 1e-8
-  gradient_clipping: float = 5.0
-  target_network_update_rate: float = 0.01
-  batch_size: int = 32
-  train_every_n: int = 5
-  replay_capacity: int = 100000
-  min_replay_transitions: int = 32
-  xla: bool = True
+  num_steps: int = setting(10000, 'Environment steps to train (whole rounds of '
+                           'num_parallel_envs x num_notes; the run stops at the first round '
+                           '>= this).')
+  exploration_mode: str = setting('egreedy', 'Exploration while collecting.', EXPLORATION_MODES)
+  exploration_period: int = setting(5000, 'Env steps over which ε anneals linearly.')
+  initial_epsilon: float = setting(1.0, 'ε at step 0.')
+  random_action_probability: float = setting(0.1, 'Final ε.')
+  discount_rate: float = setting(0.95, 'γ.')
+  learning_rate: float = setting(1e-3, 'Adam learning rate.')
+  adam_epsilon: float = setting(1e-8, 'Adam ε (TF1 default; Keras uses 1e-7).')
+  gradient_clipping: float = setting(5.0, 'Per-tensor gradient L2-norm clip.')
+  target_network_update_rate: float = setting(0.01, 'τ of the soft target update.')
+  batch_size: int = setting(32, 'Transitions per gradient step (whole episodes: '
+                            'ceil(batch_size / num_notes) of them).')
+  train_every_n: int = setting(5, 'One gradient step per this many env steps.')
+  replay_capacity: int = setting(100000, 'Replay buffer size in transitions.')
+  min_replay_transitions: int = setting(32, 'No training before this many env steps.')
+  xla: bool = setting(True, 'Compile the gradient steps with XLA (faster per step, costs a '
+                      'few seconds of compilation).')
   # Outputs.
-  output_every_nth: int = 1000
-  checkpoint_every_n: int = 20000
-  num_checkpoints_to_keep: int = 3
-  final_eval_compositions: int = 1000
-  num_midi_compositions: int = 5
-  seed: int = 1
+  output_every_nth: int = setting(1000, 'Env steps between progress lines/summaries.')
+  checkpoint_every_n: int = setting(20000, 'Env steps between checkpoints.')
+  num_checkpoints_to_keep: int = setting(3, 'Checkpoints kept (>= 2).')
+  final_eval_compositions: int = setting(1000, 'Compositions of the final evaluation '
+                                         '(metrics.json); 0 skips it.')
+  num_midi_compositions: int = setting(5, 'Sample compositions written as MIDI.')
+  seed: int = setting(1, 'Seeds everything random (same seed and flags: same metrics).')
 
   @property
   def canonical_algorithm(self) -> str:
@@ -214,14 +244,21 @@ def _range_checks(c: RLTunerConfig) -> List[Tuple[str, bool, str]]:
   ]
 
 
-def validate(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
+def check(c: RLTunerConfig) -> None:
+  """Raises `FlagError` naming the first invalid setting (before anything is written)."""
+  problem = _first_problem(c)
+  if problem:
+    raise FlagError(*problem)
+
+
+def _first_problem(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
   """The first invalid setting as (flag name, message), or None when all are valid.
 
   Checks ranges, enumerations, files that must exist and combinations (a log-p
   reward mode for g or pure_rl; a priming mode without its input). Key and
   reward-mode names are checked against `rl_tuner.music.rules`.
   """
-  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import keys  # pylint: disable=g-import-not-at-top
 
   if not c.output_dir:
     return 'output_dir', 'is required'
@@ -233,14 +270,14 @@ def validate(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
   if c.semantics not in SEMANTICS:
     return 'semantics', 'must be one of %s, got %r' % (', '.join(SEMANTICS), c.semantics)
   try:
-    rules.parse_key(c.key)
+    keys.parse_key(c.key)
   except ValueError as e:
     return 'key', str(e)
-  if c.reward_mode is not None and c.reward_mode not in rules.REWARD_MODES:
+  if c.reward_mode is not None and c.reward_mode not in REWARD_MODE_NAMES:
     return 'reward_mode', 'unknown reward mode %r; valid: %s' % (
-        c.reward_mode, ', '.join(rules.REWARD_MODES))
+        c.reward_mode, ', '.join(REWARD_MODE_NAMES))
   if (c.canonical_algorithm in ALGORITHMS_WITHOUT_LOG_P and c.reward_mode is not None
-      and c.reward_mode in rules.MODES_WITH_LOG_P):
+      and c.reward_mode in MODES_WITH_LOG_P):
     return 'reward_mode', (
         '--reward_mode=%s adds log p(a|s), but --algorithm=%s uses r = λ·R_MT only '
         '(its prior enters through the target); use a mode without log p, e.g. '
@@ -276,13 +313,8 @@ def _validate_inputs(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
   if c.priming_mode == 'primer_melody':
     if not c.primer_melody:
       return 'primer_melody', 'is required with --priming_mode=primer_melody'
-  if c.primer_melody:
-    for event in c.primer_melody:
-      if event in (-1, -2):
-        continue
-      if not MIN_PRIMER_PITCH <= event <= MAX_PRIMER_PITCH:
-        return 'primer_melody', 'pitch %d is outside %d-%d (or -1 note-off, -2 hold)' % (
-            event, MIN_PRIMER_PITCH, MAX_PRIMER_PITCH)
-    if c.primer_melody[0] in (-1, -2) and len(c.primer_melody) == 1:
-      return 'primer_melody', 'must hold at least one pitch'
+  try:
+    priming_lib.check_primer_melody(c.primer_melody)
+  except FlagError as e:
+    return e.flag, e.message
   return None

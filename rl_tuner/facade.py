@@ -48,10 +48,10 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from pipelines import encoding
+from rl_tuner.policy import layout
 
 # Magenta's rl_tuner_ops.C_MAJOR_TONIC (an encoding index: MIDI 60).
 C_MAJOR_TONIC = encoding.C_MAJOR_TONIC_INDEX
-CONFIG_FILE = 'config.json'
 _SAVED_MODEL_PATTERN = re.compile(r'^(?P<name>.+)-(?P<step>\d+)$')
 
 
@@ -97,24 +97,6 @@ class DqnHParams:
 def default_dqn_hparams() -> DqnHParams:
   """The DQN hyperparameters Magenta's RLTuner uses by default."""
   return DqnHParams()
-
-
-class _PriorStepModel:
-  """An untrained policy: the Note RNN's logits (q, psi, pure_rl) or G + log p (g)."""
-
-  def __init__(self, prior, algorithm: str):
-    self._prior = prior
-    self._add_log_p = algorithm == 'g'
-
-  def initial_state(self, batch):
-    return self._prior.initial_state(batch)
-
-  def step(self, inputs, state):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    logits, state = self._prior.step(inputs, state)
-    if self._add_log_p:  # G starts as the Note RNN's logits; g acts on G + log p.
-      logits = logits + tf.nn.log_softmax(logits, axis=-1)
-    return logits, state
 
 
 class RLTuner:
@@ -177,7 +159,7 @@ class RLTuner:
                        '(Magenta only ever used 1)' % (self.dqn_hparams.store_every_nth,))
     if summary_writer is not None:
       logging.info('RLTuner: summary_writer is not written to; TensorBoard events go to %s',
-                   os.path.join(output_dir, 'tb'))
+                   os.path.join(output_dir, layout.TB_DIR))
 
     self.output_dir = output_dir
     self.save_path = os.path.join(output_dir, save_name)
@@ -214,9 +196,7 @@ class RLTuner:
     self.env_steps = 0
     self.config = self._make_config(num_steps=0, exploration_period=5000,
                                     enable_random=True)
-    problem = config_lib.validate(self.config)
-    if problem:
-      raise ValueError('%s: %s' % problem)
+    config_lib.check(self.config)
     os.makedirs(output_dir, exist_ok=True)
     self._prior = None
     self._policy = None
@@ -230,7 +210,7 @@ class RLTuner:
     if self.note_rnn_checkpoint_dir:
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
       directory = self.note_rnn_checkpoint_dir
-      if os.path.exists(os.path.join(directory, CONFIG_FILE)):
+      if os.path.exists(os.path.join(directory, layout.CONFIG_FILE)):
         return directory  # a Note RNN run dir of ours
       latest = tf.train.latest_checkpoint(directory)
       if latest:
@@ -283,7 +263,10 @@ class RLTuner:
     if not restore_from_checkpoint:
       self._prior = note_rnn.build(self._prior.layer_sizes)
     if self._policy is None:
-      self._policy = _PriorStepModel(self._prior, self.algorithm)
+      # Untrained: the Note RNN's logits (q, psi, pure_rl), or for g G = the Note RNN's
+      # logits plus its log p.
+      from rl_tuner.policy import step_models  # pylint: disable=g-import-not-at-top
+      self._policy = step_models.acting_model(self.algorithm, self._prior, self._prior)
 
   def _ensure_models(self):
     if self._prior is None:
@@ -309,19 +292,20 @@ class RLTuner:
                                     exploration_period=exploration_period,
                                     enable_random=enable_random)
     result = train_lib.train_eval(self.config)
-    self.env_steps = int(_result_steps(result, self.config.num_steps))
+    self.env_steps = int(result['env_steps'])
     self._load_policy(self.output_dir)
 
   def _load_policy(self, run_dir: str) -> None:
-    from rl_tuner.policy import saved_policy  # pylint: disable=g-import-not-at-top
-    self._policy = saved_policy.load_policy(run_dir)
+    from rl_tuner.policy import step_models  # pylint: disable=g-import-not-at-top
+    self._policy = step_models.load_policy(run_dir, prior=self._prior)
 
   # --------------------------------------------------------------- generation
 
   def prime_internal_models(self) -> np.ndarray:
     """A `random_note` priming observation (one-hot [38]), as Magenta returns it."""
     from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
-    note = sampling.random_priming_notes(1, semantics=self.semantics,
+    from rl_tuner.policy import priming as priming_lib  # pylint: disable=g-import-not-at-top
+    note = priming_lib.random_priming_notes(1, semantics=self.semantics,
                                            seed=int(np.random.randint(2**31)))[0]
     return encoding.one_hot(note)
 
@@ -416,7 +400,8 @@ class RLTuner:
         self._policy, num_compositions, num_notes=self.num_notes_in_melody,
         priming_mode='random_note', policy='sample', seed=int(np.random.randint(2**31)),
         semantics=self.semantics)
-    return magenta_stat_dict(notes, key=run_key, semantics=self.semantics)
+    from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
+    return statistics.magenta_stat_dict(notes, key=run_key, semantics=self.semantics)
 
   # ------------------------------------------------------------- checkpoints
 
@@ -430,7 +415,7 @@ class RLTuner:
       The saved run dir.
     """
     directory = directory or self.output_dir
-    if not os.path.exists(os.path.join(self.output_dir, 'policy')):
+    if not _is_run_dir(self.output_dir):
       raise ValueError('save_model: nothing trained yet in %s (call train first)'
                        % self.output_dir)
     target = os.path.join(directory, '%s-%d' % (name, self.env_steps))
@@ -439,7 +424,8 @@ class RLTuner:
     tmp = target + '.tmp'
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    for entry in ('config.json', 'policy', 'checkpoints', 'note_rnn_export'):
+    for entry in (layout.CONFIG_FILE, layout.POLICY_DIR, layout.CHECKPOINTS_DIR,
+                  layout.NOTE_RNN_EXPORT_DIR):
       src = os.path.join(self.output_dir, entry)
       if os.path.isdir(src):
         shutil.copytree(src, os.path.join(tmp, entry))
@@ -467,11 +453,10 @@ class RLTuner:
     directory = directory or self.output_dir
     run_dir = (os.path.join(directory, checkpoint_name) if checkpoint_name
                else _latest_saved_run(directory))
-    if run_dir is None or not os.path.isdir(os.path.join(run_dir, 'policy')):
-      raise FileNotFoundError('restore_from_directory: no saved model (a dir with policy/) '
+    if run_dir is None or not _is_run_dir(run_dir):
+      raise FileNotFoundError('restore_from_directory: no saved model (a dir with config.json and checkpoints/) '
                               'in %s' % (run_dir or directory))
-    with open(os.path.join(run_dir, CONFIG_FILE)) as f:
-      saved = json.load(f)
+    saved = layout.read_run_config(run_dir)
     saved_config = saved.get('config', saved)
     if saved_config.get('algorithm') and saved_config['algorithm'] != self.algorithm:
       raise ValueError('restore_from_directory: %s was trained with algorithm=%s, this '
@@ -483,25 +468,19 @@ class RLTuner:
     self.env_steps = int(match.group('step')) if match else self.env_steps
     # Training continues from the restored model: its checkpoints become the run's.
     if os.path.abspath(run_dir) != os.path.abspath(self.output_dir):
-      own = os.path.join(self.output_dir, 'checkpoints')
+      own = os.path.join(self.output_dir, layout.CHECKPOINTS_DIR)
       shutil.rmtree(own, ignore_errors=True)
-      if os.path.isdir(os.path.join(run_dir, 'checkpoints')):
-        shutil.copytree(os.path.join(run_dir, 'checkpoints'), own)
-      for entry in ('config.json', 'policy'):
+      if os.path.isdir(os.path.join(run_dir, layout.CHECKPOINTS_DIR)):
+        shutil.copytree(os.path.join(run_dir, layout.CHECKPOINTS_DIR), own)
+      for entry in (layout.CONFIG_FILE, layout.POLICY_DIR):
         dst = os.path.join(self.output_dir, entry)
         if os.path.isdir(dst):
           shutil.rmtree(dst)
         src = os.path.join(run_dir, entry)
-        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst)
+        if os.path.lexists(src):
+          (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst)
     return run_dir
 
-
-def _result_steps(result: Any, default: int) -> int:
-  if isinstance(result, dict):
-    for name in ('env_steps', 'environment_steps', 'num_env_steps'):
-      if name in result:
-        return int(result[name])
-  return default
 
 
 def _next_file_name(directory: str, name: str, extension: str) -> str:
@@ -516,12 +495,12 @@ def _next_file_name(directory: str, name: str, extension: str) -> str:
 
 def _latest_saved_run(directory: str) -> Optional[str]:
   """The directory itself if it is a run dir, else its `<name>-<steps>` with most steps."""
-  if os.path.isdir(os.path.join(directory, 'policy')):
+  if _is_run_dir(directory):
     return directory
   best, best_step = None, -1
   for path in glob.glob(os.path.join(directory, '*-*')):
     match = _SAVED_MODEL_PATTERN.match(os.path.basename(path))
-    if match and os.path.isdir(os.path.join(path, 'policy')):
+    if match and _is_run_dir(path):
       step = int(match.group('step'))
       if step > best_step or (step == best_step and os.path.getmtime(path) >
                               os.path.getmtime(best)):
@@ -529,48 +508,7 @@ def _latest_saved_run(directory: str) -> Optional[str]:
   return best
 
 
-def per_composition_autocorrelation(notes: np.ndarray, lag: int) -> np.ndarray:
-  """ρ at `lag` of each whole composition over its indices (NaN if constant), float [N].
-
-  The original's `rl_tuner_ops.autocorrelate`, vectorised (spec §3.2 rule 4).
-  """
-  x = np.asarray(notes, np.float64)
-  centred = x - x.mean(axis=1, keepdims=True)
-  variance = x.var(axis=1)
-  products = (centred[:, lag:] * centred[:, :x.shape[1] - lag]).sum(axis=1)
-  with np.errstate(invalid='ignore', divide='ignore'):
-    return np.where(variance == 0, np.nan,
-                    products / x.shape[1] / np.where(variance == 0, 1.0, variance))
-
-
-def magenta_stat_dict(notes: np.ndarray, *, key, semantics: str) -> Dict[str, Any]:
-  """Magenta's `compute_composition_stats` dict for compositions int [N, T].
-
-  Counts come from `rl_tuner.music.statistics.composition_stats` (fractions times their
-  denominators) and the leap outcomes of `rl_tuner.music.features`.
-  """
-  from rl_tuner.music import features as mf  # pylint: disable=g-import-not-at-top
-  from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
-  notes = np.asarray(notes)
-  num, length = notes.shape
-  total = num * length
-  stats = statistics.composition_stats(notes, key=key, semantics=semantics)
-  outcomes = mf.leap_outcomes(mf.as_compositions(notes), mf.previous_pitch(notes))
-  out = {
-      'num_compositions': num,
-      'total_notes': total,
-      'notes_not_in_key': int(round(stats['notes_not_in_key'] * total)),
-      'notes_in_motif': int(round(stats['notes_in_motif'] * total)),
-      'notes_in_repeated_motif': int(round(stats['notes_in_repeated_motif'] * total)),
-      'num_repeated_notes': int(round(stats['notes_excessively_repeated'] * total)),
-      'num_starting_tonic': int(round(stats['starts_with_tonic'] * num)),
-      'num_high_unique': int(round(stats['unique_max_note'] * num)),
-      'num_low_unique': int(round(stats['unique_min_note'] * num)),
-      'num_resolved_leaps': int(np.count_nonzero(outcomes == mf.LEAP_RESOLVED)),
-      'num_leap_twice': int(np.count_nonzero(outcomes == mf.LEAP_DOUBLED)),
-  }
-  for name, count in stats['intervals'].items():
-    out['num_' + name] = int(count)
-  for lag in (1, 2, 3):
-    out['autocorrelation%d' % lag] = per_composition_autocorrelation(notes, lag).tolist()
-  return out
+def _is_run_dir(path: str) -> bool:
+  """A tuned run (or a save_model copy of one): config.json and its checkpoints."""
+  return (os.path.isfile(os.path.join(path, layout.CONFIG_FILE))
+          and os.path.isdir(os.path.join(path, layout.CHECKPOINTS_DIR)))

@@ -9,6 +9,7 @@ runs' common settings, else the defaults, so it is measured exactly as the tuned
 models are.
 """
 
+from pipelines.errors import FlagError
 import dataclasses
 import json
 import os
@@ -18,33 +19,18 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from pipelines import encoding
+from pipelines import files
 from rl_tuner.evaluate import scoring
 from rl_tuner.evaluate import sampling
+from rl_tuner.policy import layout
+from rl_tuner.policy import priming as priming_lib
 
-SHIPPED = 'shipped'
-RANDOM_MIDI_PRIMER_STEPS = 16
-PRIMING_MODES = ('random_note', 'single_midi', 'random_midi', 'primer_melody')
-METRICS_JSON = 'metrics.json'
-METRICS_MD = 'metrics.md'
-COMPOSITIONS_NPZ = 'compositions.npz'
 # The run settings a tuned run's config.json decides (interfaces.md §5).
 RUN_SETTINGS = ('key', 'num_notes', 'priming_mode', 'midi_primer', 'training_file_list',
                 'primer_melody', 'note_rnn_checkpoint')
 DEFAULT_SETTINGS = dict(key='C', num_notes=32, priming_mode='random_note', midi_primer=None,
                         training_file_list=None, primer_melody=None,
                         note_rnn_checkpoint=None)
-
-
-class SettingsError(ValueError):
-  """A flag that disagrees with a run's config.json, or a bad run dir.
-
-  Attributes:
-    flag: the flag to name in the one-line error.
-  """
-
-  def __init__(self, flag: str, message: str):
-    super().__init__(message)
-    self.flag = flag
 
 
 @dataclasses.dataclass
@@ -74,26 +60,11 @@ class ModelSpec:
   algorithm: Optional[str] = None
 
 
-def read_run_config(run_dir: str) -> Dict[str, Any]:
-  """A tuned run's config.json as a dict (``SettingsError`` naming the run otherwise)."""
-  path = os.path.join(run_dir, 'config.json')
-  if not os.path.isdir(run_dir):
-    raise SettingsError('run_dir', 'no such run directory: %s' % run_dir)
-  if not os.path.isfile(path):
-    raise SettingsError('run_dir', '%s has no config.json: not an RL Tuner run dir' % run_dir)
-  try:
-    with open(path) as f:
-      config = json.load(f)
-  except (OSError, ValueError) as e:
-    raise SettingsError('run_dir', '%s: unreadable config.json (%s)' % (path, e)) from None
-  if not isinstance(config, dict):
-    raise SettingsError('run_dir', '%s: config.json is not a JSON object' % path)
-  return config
 
 
 def _canonical_checkpoint(value: Optional[str]) -> Optional[str]:
   """None / 'shipped' -> None (the shipped model); a path -> its real path."""
-  if value in (None, '', SHIPPED):
+  if value in (None, '', layout.SHIPPED):
     return None
   return os.path.realpath(os.path.expanduser(value))
 
@@ -114,7 +85,7 @@ def _run_settings(run_dir: str, config: Dict[str, Any]) -> Dict[str, Any]:
   for name in RUN_SETTINGS:
     if name in config:
       settings[name] = config[name]
-  if settings['note_rnn_checkpoint'] == SHIPPED:
+  if settings['note_rnn_checkpoint'] == layout.SHIPPED:
     settings['note_rnn_checkpoint'] = None
   return settings
 
@@ -123,23 +94,23 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
   """The Note RNN entry and one entry per tuned run, with their settings.
 
   Raises:
-    SettingsError: an explicit flag disagrees with a run's config.json, two runs
+    FlagError: an explicit flag disagrees with a run's config.json, two runs
       disagree (so no single Note RNN column fits both), or two runs share a name.
   """
   runs = []
   names = {scoring.NOTE_RNN_NAME: None}
   for run_dir in config.run_dirs:
-    run_config = read_run_config(run_dir)
+    run_config = layout.read_run_config(run_dir)
     settings = _run_settings(run_dir, run_config)
     for flag, value in config.explicit.items():
       if not _same_setting(flag, value, settings[flag]):
-        raise SettingsError(flag, '--%s=%s disagrees with run %s, whose config.json has %s=%s '
+        raise FlagError(flag, '--%s=%s disagrees with run %s, whose config.json has %s=%s '
                             '(a tuned run\'s settings come from its config.json)'
                             % (flag, _show(value), run_dir, flag, _show(settings[flag])))
     _check_run_settings(run_dir, settings)
     name = os.path.basename(os.path.normpath(run_dir))
     if name in names:
-      raise SettingsError('run_dir', 'two models would both be named %r (%s and %s); '
+      raise FlagError('run_dir', 'two models would both be named %r (%s and %s); '
                           'rename one run directory' % (name, names[name] or 'the Note RNN',
                                                         run_dir))
     names[name] = run_dir
@@ -151,7 +122,7 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
     for other in runs[1:]:
       for setting in RUN_SETTINGS:
         if not _same_setting(setting, first.settings[setting], other.settings[setting]):
-          raise SettingsError('run_dir', 'runs %s and %s differ in %s (%s vs %s), so one Note '
+          raise FlagError('run_dir', 'runs %s and %s differ in %s (%s vs %s), so one Note '
                               'RNN column cannot fit both; evaluate them separately'
                               % (first.run_dir, other.run_dir, setting,
                                  _show(first.settings[setting]),
@@ -167,98 +138,20 @@ def _check_run_settings(run_dir: str, settings: Dict[str, Any]) -> None:
   where = os.path.join(run_dir, 'config.json')
   num_notes = settings['num_notes']
   if isinstance(num_notes, bool) or not isinstance(num_notes, int) or not 1 <= num_notes <= 512:
-    raise SettingsError('run_dir', '%s: num_notes must be an int in [1, 512], got %r'
+    raise FlagError('run_dir', '%s: num_notes must be an int in [1, 512], got %r'
                         % (where, num_notes))
   try:
     rules.parse_key(str(settings['key']))
   except ValueError as e:
-    raise SettingsError('run_dir', '%s: %s' % (where, e)) from None
-  if settings['priming_mode'] not in PRIMING_MODES:
-    raise SettingsError('run_dir', '%s: priming_mode must be one of %s, got %r'
-                        % (where, ', '.join(PRIMING_MODES), settings['priming_mode']))
+    raise FlagError('run_dir', '%s: %s' % (where, e)) from None
+  if settings['priming_mode'] not in priming_lib.PRIMING_MODES:
+    raise FlagError('run_dir', '%s: priming_mode must be one of %s, got %r'
+                        % (where, ', '.join(priming_lib.PRIMING_MODES), settings['priming_mode']))
 
 
 def _show(value: Any) -> str:
-  return SHIPPED if value is None else str(value)
+  return layout.SHIPPED if value is None else str(value)
 
-
-def load_primers(settings: Dict[str, Any]) -> Optional[np.ndarray]:
-  """Encoded primer events for the primer-based priming modes (None for random_note).
-
-  Returns:
-    int32 [P] (single_midi, primer_melody) or [M, 16] (random_midi: the first
-    16 steps of each training melody long enough).
-  """
-  mode = settings['priming_mode']
-  if mode == 'random_note':
-    return None
-  if mode == 'primer_melody':
-    events = settings.get('primer_melody')
-    if not events:
-      raise SettingsError('primer_melody', 'is required with --priming_mode=primer_melody')
-    try:
-      return encoding.event_to_index(np.asarray(events)).astype(np.int32)
-    except ValueError as e:
-      raise SettingsError('primer_melody', str(e)) from None
-  if mode == 'single_midi':
-    return _midi_primer(settings.get('midi_primer'))
-  if mode == 'random_midi':
-    return _training_primers(settings.get('training_file_list'))
-  raise SettingsError('priming_mode', 'unknown priming mode %r' % mode)
-
-
-def _midi_primer(path: Optional[str]) -> np.ndarray:
-  """The first melody of a MIDI file, unsquashed (its pitches must lie in 48-83)."""
-  import note_seq  # pylint: disable=g-import-not-at-top
-  from pipelines import limits  # pylint: disable=g-import-not-at-top
-  from pipelines import melody_extraction  # pylint: disable=g-import-not-at-top
-  if not path or not os.path.isfile(path):
-    raise SettingsError('midi_primer', 'no such file: %s' % path)
-  try:
-    limits.check_file_size(path, limits.DEFAULT_MAX_FILE_BYTES)
-    with open(path, 'rb') as f:
-      data = f.read()
-    limits.check_midi_ticks(data, path)
-    sequence = note_seq.midi_to_note_sequence(data)
-    quantized = note_seq.quantize_note_sequence(sequence, encoding.STEPS_PER_QUARTER)
-    melodies, _ = melody_extraction.extract_melodies(
-        quantized, min_bars=0, min_unique_pitches=1, gap_bars=float('inf'),
-        ignore_polyphonic_notes=True)
-  except Exception as e:  # pylint: disable=broad-except
-    raise SettingsError('midi_primer', '%s: not a usable MIDI primer (%s)' % (
-        path, str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
-  if not melodies:
-    raise SettingsError('midi_primer', '%s: no melody found' % path)
-  events = np.asarray(list(melodies[0]), np.int64)
-  bad = events[(events >= 0) & ((events < encoding.MIN_MIDI_PITCH)
-                                | (events >= encoding.MAX_MIDI_PITCH))]
-  if bad.size:
-    raise SettingsError('midi_primer', '%s: pitch %d is outside %d-%d' % (
-        path, bad[0], encoding.MIN_MIDI_PITCH, encoding.MAX_MIDI_PITCH - 1))
-  return encoding.event_to_index(events).astype(np.int32)
-
-
-def _training_primers(path: Optional[str]) -> np.ndarray:
-  """The first 16 steps of each melody of a SequenceExample TFRecord."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if not path or not os.path.isfile(path):
-    raise SettingsError('training_file_list', 'no such file: %s' % path)
-  rows = []
-  try:
-    for record in tf.data.TFRecordDataset(path).take(100000):
-      example = tf.train.SequenceExample.FromString(record.numpy())
-      inputs = example.feature_lists.feature_list['inputs'].feature
-      if len(inputs) < RANDOM_MIDI_PRIMER_STEPS:
-        continue
-      rows.append([int(np.argmax(f.float_list.value))
-                   for f in inputs[:RANDOM_MIDI_PRIMER_STEPS]])
-  except Exception as e:  # pylint: disable=broad-except
-    raise SettingsError('training_file_list', '%s: not a SequenceExample TFRecord (%s)'
-                        % (path, str(e).splitlines()[0])) from None
-  if not rows:
-    raise SettingsError('training_file_list', '%s: no melody of %d steps or more'
-                        % (path, RANDOM_MIDI_PRIMER_STEPS))
-  return np.asarray(rows, np.int32)
 
 
 class _ModelCache:
@@ -274,17 +167,19 @@ class _ModelCache:
       try:
         self._note_rnns[key] = note_rnn.load(key)
       except (OSError, ValueError) as e:
-        raise SettingsError('note_rnn_checkpoint', 'cannot load the Note RNN (%s): %s'
+        raise FlagError('note_rnn_checkpoint', 'cannot load the Note RNN (%s): %s'
                             % (_show(key), e)) from None
     return self._note_rnns[key]
 
-  def policy(self, run_dir: str):
-    from rl_tuner.policy import saved_policy  # pylint: disable=g-import-not-at-top
+  def policy(self, run_dir: str, prior):
+    from rl_tuner.policy import step_models  # pylint: disable=g-import-not-at-top
     try:
-      return saved_policy.load_policy(run_dir)
+      return step_models.load_policy(run_dir, prior=prior)
     except (OSError, ValueError) as e:
-      raise SettingsError('run_dir', 'cannot load the policy of run %s: %s'
-                          % (run_dir, e)) from None
+      if isinstance(e, FlagError):
+        raise
+      raise FlagError('run_dir', 'cannot load the policy of run %s: %s'
+                      % (run_dir, e)) from None
 
 
 def run_evaluation(config: EvaluationConfig,
@@ -295,7 +190,7 @@ def run_evaluation(config: EvaluationConfig,
     The metrics.json dict.
   """
   models = resolve_models(config)
-  primers = {m.name: load_primers(m.settings) for m in models}
+  primers = {m.name: priming_lib.load_primers(m.settings) for m in models}
   cache = _ModelCache()
   result = {scoring.RUN_KEY: dict(semantics=config.semantics, policy=config.policy,
                                      num_compositions=config.num_compositions,
@@ -307,7 +202,7 @@ def run_evaluation(config: EvaluationConfig,
     if spec.run_dir is None:
       step_model = prior
     else:
-      step_model = cache.policy(spec.run_dir)
+      step_model = cache.policy(spec.run_dir, prior)
     model_settings = dict(note_rnn_checkpoint=_show(spec.settings['note_rnn_checkpoint']),
                           algorithm=spec.algorithm)
     if spec.run_dir is not None:
@@ -331,18 +226,12 @@ def write_outputs(output_dir: str, result: Dict[str, Any],
                   compositions: Optional[Dict[str, np.ndarray]]) -> None:
   """metrics.json, metrics.md and (optionally) compositions.npz, each written atomically."""
   os.makedirs(output_dir, exist_ok=True)
-  _write_atomic(os.path.join(output_dir, METRICS_JSON),
-                json.dumps(result, indent=2, sort_keys=False) + '\n')
-  _write_atomic(os.path.join(output_dir, METRICS_MD), scoring.markdown_table(result))
+  files.write_json_atomic(os.path.join(output_dir, layout.METRICS_JSON), result,
+                          sort_keys=False)
+  files.write_text_atomic(os.path.join(output_dir, layout.METRICS_MD),
+                          scoring.markdown_table(result))
   if compositions is not None:
-    path = os.path.join(output_dir, COMPOSITIONS_NPZ)
-    tmp = path + '.tmp.npz'
-    np.savez_compressed(tmp, **{k: np.asarray(v, np.int32) for k, v in compositions.items()})
-    os.replace(tmp, path)
+    arrays = {k: np.asarray(v, np.int32) for k, v in compositions.items()}
+    files.write_atomic(os.path.join(output_dir, layout.COMPOSITIONS_NPZ),
+                       lambda tmp: np.savez_compressed(tmp, **arrays))
 
-
-def _write_atomic(path: str, text: str) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)

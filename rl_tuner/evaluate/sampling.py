@@ -2,7 +2,7 @@
 
 A *step model* is anything with ``initial_state(batch)`` and
 ``step(inputs [B, 38] float32, state) -> (logits [B, 38], state)``: every
-``note_rnn.NoteRnn`` and the tuned policies of ``rl_tuner.policy.saved_policy.load_policy``.
+``note_rnn.NoteRnn`` and the tuned policies of ``rl_tuner.policy.step_models.load_policy``.
 Generation runs a whole batch of compositions together inside one ``tf.function``
 whose loop over the notes stays in the graph, so Python never touches a single
 composition. Batches have one fixed shape (the last one is padded), so each
@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines import encoding
+from rl_tuner.policy import priming as priming_lib
 
 POLICIES = ('sample', 'greedy')
 SEMANTICS = ('corrected', 'legacy')
@@ -48,68 +49,6 @@ tf.get_logger().addFilter(_OwnTracingFilter())
 _UNIFORM_FLOOR = 1e-20
 
 
-def random_priming_notes(num_compositions: int, *, semantics: str = 'corrected',
-                         seed: int = 0) -> np.ndarray:
-  """The ``random_note`` priming events, one per composition.
-
-  ``corrected`` draws a pitch (indices 2...37) uniformly; ``legacy`` draws from
-  0...36 as the original does (bug 5: it can start on a hold or note-off and never
-  on the top pitch).
-
-  Returns:
-    int32 [num_compositions].
-  """
-  if semantics not in SEMANTICS:
-    raise ValueError('semantics must be one of %s, got %r' % (SEMANTICS, semantics))
-  _check_seed(seed)
-  rng = np.random.default_rng([seed, 0x5052494d])  # a stream apart from sampling's
-  if semantics == 'legacy':
-    low, high = 0, encoding.NUM_CLASSES - 1
-  else:
-    low, high = encoding.FIRST_PITCH_INDEX, encoding.NUM_CLASSES
-  return rng.integers(low, high, size=num_compositions).astype(np.int32)
-
-
-def primer_prefixes(primers: np.ndarray, num_compositions: int, *,
-                    seed: int = 0) -> np.ndarray:
-  """Prefixes for primer-based priming: one primer row per composition.
-
-  One primer (``single_midi``, ``primer_melody``) primes every composition; several
-  (``random_midi``: the first steps of training melodies) are drawn uniformly.
-
-  Args:
-    primers: int [P] or [M, P] encoded events (all rows the same length).
-    num_compositions: N.
-    seed: the draw's seed (only used when M > 1).
-
-  Returns:
-    int32 [N, P].
-  """
-  primers = np.asarray(primers)
-  if primers.ndim == 1:
-    primers = primers[None, :]
-  if primers.ndim != 2 or primers.shape[0] == 0 or primers.shape[1] == 0:
-    raise ValueError('primers must be [P] or [M, P] with M, P >= 1, got shape %s'
-                     % (primers.shape,))
-  _check_indices(primers, 'primers')
-  if primers.shape[0] == 1:
-    rows = np.zeros(num_compositions, dtype=np.int64)
-  else:
-    rng = np.random.default_rng([seed, 0x524d4944])
-    rows = rng.integers(0, primers.shape[0], size=num_compositions)
-  return primers[rows].astype(np.int32)
-
-
-def _check_seed(seed: int) -> None:
-  if not 0 <= int(seed) < 2**63:
-    raise ValueError('seed must be in [0, 2**63), got %d' % seed)
-
-
-def _check_indices(array: np.ndarray, name: str) -> None:
-  if array.size and (array.min() < 0 or array.max() >= encoding.NUM_CLASSES):
-    raise ValueError('%s holds class indices outside [0, %d): min %d, max %d'
-                     % (name, encoding.NUM_CLASSES, array.min(), array.max()))
-
 
 def _as_prefix(priming: np.ndarray) -> np.ndarray:
   """Priming [N] or [N, P] -> int32 [N, P]."""
@@ -119,7 +58,7 @@ def _as_prefix(priming: np.ndarray) -> np.ndarray:
   if priming.ndim != 2 or priming.shape[1] == 0:
     raise ValueError('priming must be [N] or [N, P] with P >= 1, got shape %s'
                      % (priming.shape,))
-  _check_indices(priming, 'priming')
+  priming_lib.check_class_indices(priming, 'priming')
   return priming.astype(np.int32)
 
 
@@ -263,7 +202,7 @@ def generate_from_prefixes(
   """
   if policy not in POLICIES:
     raise ValueError('policy must be one of %s, got %r' % (POLICIES, policy))
-  _check_seed(seed)
+  priming_lib.check_seed(seed)
   prefixes = _as_prefix(prefixes)
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)
@@ -315,11 +254,11 @@ def generate_compositions(
   if priming_mode == 'random_note':
     if primers is not None:
       raise ValueError("priming_mode='random_note' takes no primers")
-    priming = random_priming_notes(num_compositions, semantics=semantics, seed=seed)
+    priming = priming_lib.random_priming_notes(num_compositions, semantics=semantics, seed=seed)
   elif priming_mode in ('single_midi', 'primer_melody', 'random_midi'):
     if primers is None:
       raise ValueError('priming_mode=%r needs primers' % priming_mode)
-    priming = primer_prefixes(primers, num_compositions, seed=seed)
+    priming = priming_lib.primer_prefixes(primers, num_compositions, seed=seed)
   else:
     raise ValueError('unknown priming_mode %r' % priming_mode)
   out = generate_from_prefixes(step_model, priming, num_notes=num_notes, policy=policy,
@@ -383,7 +322,7 @@ def score_log_p(prior, priming: np.ndarray, notes: np.ndarray, *,
   if notes.ndim != 2 or notes.shape[0] != prefix.shape[0]:
     raise ValueError('notes must be [N, T] with N = %d priming rows, got shape %s'
                      % (prefix.shape[0], notes.shape))
-  _check_indices(notes, 'notes')
+  priming_lib.check_class_indices(notes, 'notes')
   num, num_notes = notes.shape
   _check_common(num, max(num_notes, 1), batch_size)
   if num_notes == 0:
@@ -424,7 +363,7 @@ def next_event_probabilities(step_model, prefix: Sequence[int],
   """
   history = np.concatenate([np.asarray(prefix, np.int32).reshape(-1),
                             np.asarray(notes, np.int32).reshape(-1)])
-  _check_indices(history, 'history')
+  priming_lib.check_class_indices(history, 'history')
   num_prefix, num_notes = len(history) - len(notes), len(notes)
   state = step_model.initial_state(1)
   rows = []

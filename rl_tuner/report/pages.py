@@ -11,6 +11,7 @@ Every string that comes from an input file (run names, file names, MIDI track
 names, config values, metric names) is HTML-escaped where it is written.
 """
 
+from pipelines.errors import FlagError
 import dataclasses
 import glob
 import json
@@ -28,20 +29,14 @@ from rl_tuner.evaluate import midi as midi_lib
 from rl_tuner.report import ab_page
 from rl_tuner.report import markup
 from rl_tuner.report import plots
+from rl_tuner.policy import layout
+from rl_tuner.policy import priming as priming_lib
 
 REPORT_HTML = 'report.html'
 AB_HTML = 'ab.html'
 CONFIG_ROWS = ('algorithm', 'num_steps', 'reward_mode', 'reward_scaler', 'semantics', 'key',
                'num_notes', 'priming_mode', 'exploration_mode', 'discount_rate',
                'note_rnn_checkpoint', 'seed')
-class ReportError(ValueError):
-  """An input the report cannot use; the message names the file or flag."""
-
-  def __init__(self, flag: str, message: str):
-    super().__init__(message)
-    self.flag = flag
-
-
 @dataclasses.dataclass
 class ReportConfig:
   """Every setting of one ``bin/make_report`` call."""
@@ -81,39 +76,36 @@ def _safe_file_part(name: str) -> str:
 
 def read_evaluation(eval_dir: str) -> _Evaluation:
   """metrics.json (required) and compositions.npz (optional) of one evaluation dir."""
-  path = os.path.join(eval_dir, 'metrics.json')
+  path = os.path.join(eval_dir, layout.METRICS_JSON)
   if not os.path.isfile(path):
-    raise ReportError('eval_dir', '%s has no metrics.json (run bin/evaluate_rl_tuner '
+    raise FlagError('eval_dir', '%s has no metrics.json (run bin/evaluate_rl_tuner '
                       '--output_dir=%s first)' % (eval_dir, eval_dir))
   try:
     with open(path) as f:
       metrics = json.load(f)
   except (OSError, ValueError) as e:
-    raise ReportError('eval_dir', '%s: unreadable JSON (%s)' % (path, e)) from None
+    raise FlagError('eval_dir', '%s: unreadable JSON (%s)' % (path, e)) from None
   if not isinstance(metrics, dict) or not all(
       isinstance(v, dict) for v in metrics.values()):
-    raise ReportError('eval_dir', '%s: not a metrics.json (interfaces.md §4)' % path)
+    raise FlagError('eval_dir', '%s: not a metrics.json (interfaces.md §4)' % path)
   compositions = {}
-  npz = os.path.join(eval_dir, 'compositions.npz')
+  npz = os.path.join(eval_dir, layout.COMPOSITIONS_NPZ)
   if os.path.isfile(npz):
     try:
       with np.load(npz, allow_pickle=False) as data:
         compositions = {k: np.asarray(data[k]) for k in data.files}
     except (OSError, ValueError) as e:
-      raise ReportError('eval_dir', '%s: unreadable (%s)' % (npz, e)) from None
+      raise FlagError('eval_dir', '%s: unreadable (%s)' % (npz, e)) from None
     for name, notes in compositions.items():
       if (notes.ndim != 2 or not np.issubdtype(notes.dtype, np.integer)
           or (notes.size and (notes.min() < 0 or notes.max() >= encoding.NUM_CLASSES))):
-        raise ReportError('eval_dir', '%s: array %r is not int [N, T] of class indices 0-%d'
+        raise FlagError('eval_dir', '%s: array %r is not int [N, T] of class indices 0-%d'
                           % (npz, name, encoding.NUM_CLASSES - 1))
   return _Evaluation(eval_dir, metrics, compositions)
 
 
 def read_run(run_dir: str) -> _Run:
-  try:
-    config = runs_lib.read_run_config(run_dir)
-  except runs_lib.SettingsError as e:
-    raise ReportError(e.flag, str(e)) from None
+  config = layout.read_run_config(run_dir)
   return _Run(run_dir, os.path.basename(os.path.normpath(run_dir)), config)
 
 
@@ -122,7 +114,7 @@ def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   wanted = {tag for tag, _ in plots.REWARD_TAGS}
   points = {tag: {} for tag in wanted}
-  files = sorted(glob.glob(os.path.join(run_dir, 'tb', '**', 'events.out.tfevents*'),
+  files = sorted(glob.glob(os.path.join(run_dir, layout.TB_DIR, '**', 'events.out.tfevents*'),
                            recursive=True))
   for path in files:
     try:
@@ -144,7 +136,7 @@ def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]
 def _run_midi_files(run_dir: str) -> List[Tuple[str, List[str]]]:
   """The run's own compositions/*.mid with their track names."""
   out = []
-  for path in sorted(glob.glob(os.path.join(run_dir, 'compositions', '*.mid')))[:20]:
+  for path in sorted(glob.glob(os.path.join(run_dir, layout.COMPOSITIONS_DIR, '*.mid')))[:20]:
     names = []
     try:
       import pretty_midi  # pylint: disable=g-import-not-at-top
@@ -169,7 +161,7 @@ class _Models:
       return self._config.note_rnn_checkpoint
     for run in self._runs.values():
       value = run.config.get('note_rnn_checkpoint')
-      if value and value != 'shipped':
+      if not layout.is_shipped(value):
         return value
     return None
 
@@ -183,8 +175,8 @@ class _Models:
     if name == scoring.NOTE_RNN_NAME:
       return self.note_rnn()
     if name not in self._cache:
-      from rl_tuner.policy import saved_policy  # pylint: disable=g-import-not-at-top
-      self._cache[name] = saved_policy.load_policy(self._runs[name].path)
+      from rl_tuner.policy import step_models  # pylint: disable=g-import-not-at-top
+      self._cache[name] = step_models.load_policy(self._runs[name].path)
     return self._cache[name]
 
   def generation_kwargs(self, name: str) -> Dict[str, Any]:
@@ -194,7 +186,7 @@ class _Models:
     settings = dict(runs_lib.DEFAULT_SETTINGS)
     settings.update({k: config[k] for k in runs_lib.RUN_SETTINGS if k in config})
     return dict(num_notes=int(settings['num_notes']), priming_mode=settings['priming_mode'],
-                primers=runs_lib.load_primers(settings),
+                primers=priming_lib.load_primers(settings),
                 semantics=config.get('semantics', 'corrected'))
 
 
@@ -203,7 +195,7 @@ class _Models:
 def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Dict[str, str]:
   """Writes report.html, ab.html and their files; returns {'report': path, 'ab': path}."""
   if not config.run_dirs and not config.eval_dirs:
-    raise ReportError('run_dir', 'give at least one --run_dir or --eval_dir')
+    raise FlagError('run_dir', 'give at least one --run_dir or --eval_dir')
   evaluations = [read_evaluation(d) for d in config.eval_dirs]
   runs = [read_run(d) for d in config.run_dirs]
   os.makedirs(config.output_dir, exist_ok=True)

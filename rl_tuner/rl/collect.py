@@ -26,6 +26,7 @@ from tf_agents.trajectories import trajectory
 from pipelines import encoding
 from rl_tuner.rl import environment
 from rl_tuner.rl import targets
+from rl_tuner.policy import priming as priming_lib
 
 
 def episode_spec(collect_data_spec, num_notes: int):
@@ -89,7 +90,7 @@ class EpisodeCollector:
     if self._num_primers:
       rows = self.generator.uniform([batch], 0, self._num_primers, dtype=tf.int32)
       return rows, self._q.first_observations(rows)
-    low, high = environment.random_priming_range(self._semantics)
+    low, high = priming_lib.random_priming_range(self._semantics)
     rows = tf.zeros([batch], tf.int32)
     return rows, self.generator.uniform([batch], low, high, dtype=tf.int32)
 
@@ -99,7 +100,7 @@ class EpisodeCollector:
       return tf.random.stateless_categorical(
           scores, 1, seed=self.generator.make_seeds(1)[:, 0], dtype=tf.int32)[:, 0]
     eps = self.epsilon(tf.cast(env_steps, tf.float32))
-    low, high = environment.random_action_range(self._semantics)
+    low, high = priming_lib.random_action_range(self._semantics)
     random_actions = self.generator.uniform([batch], low, high, dtype=tf.int32)
     explore = self.generator.uniform([batch]) < eps
     greedy = tf.argmax(scores, axis=-1, output_type=tf.int32)
@@ -112,8 +113,8 @@ class EpisodeCollector:
       q_state = self._q.primed_state(rows)
       p_state = self._prior.primed_state(rows)
     else:
-      q_state = self._q.zero_state(self._num_envs)
-      p_state = self._prior.zero_state(self._num_envs)
+      q_state = self._q.initial_state(self._num_envs)
+      p_state = self._prior.initial_state(self._num_envs)
     def observe(note, q_state, p_state):
       one_hot = tf.one_hot(note, encoding.NUM_CLASSES)
       scores, q_state = self._q.step(one_hot, q_state)

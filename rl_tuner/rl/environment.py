@@ -30,6 +30,7 @@ from tf_agents.trajectories import time_step as ts
 
 from pipelines import encoding
 from rl_tuner.music import rules
+from rl_tuner.policy import priming as priming_lib
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -37,19 +38,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
   shifted = logits - logits.max(axis=-1, keepdims=True)
   return (shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))).astype(np.float32)
 
-
-def random_priming_range(semantics: str):
-  """[low, high) of the random_note priming draw: legacy 0..36 (bug 5), corrected 2..37."""
-  if semantics == 'legacy':
-    return 0, encoding.NUM_CLASSES - 1
-  return encoding.FIRST_PITCH_INDEX, encoding.NUM_CLASSES
-
-
-def random_action_range(semantics: str):
-  """[low, high) of ε-exploration's random action: legacy 0..36 (bug 5), corrected 0..37."""
-  if semantics == 'legacy':
-    return 0, encoding.NUM_CLASSES - 1
-  return 0, encoding.NUM_CLASSES
 
 
 def episode_rewards(actions: np.ndarray, action_log_p: np.ndarray, *, key, semantics: str,
@@ -172,7 +160,7 @@ class CompositionEnv(py_environment.PyEnvironment):
     self._compositions = np.zeros((self._batch, 0), np.int32)
     self._state = self._prior.initial_state(self._batch)
     if self._primers is None:
-      low, high = random_priming_range(self._semantics)
+      low, high = priming_lib.random_priming_range(self._semantics)
       first = self._rng.integers(low, high, size=self._batch).astype(np.int32)
     else:
       self._rows = self._rng.integers(0, len(self._primers), size=self._batch)

@@ -10,10 +10,9 @@ network) the FIRST state is the state after the primer's events 0..P-2, computed
 with the network's *current* weights (bug 22 fixed), chosen by the
 observation's `primer` row index.
 
-The cell maths is written out on the cells' variables (the same gates as Keras
-`LSTMCell` and `NoteRnn.step`: i, f, c, o; sigmoid and tanh) so the input
-projection of the first layer is one matmul for the whole sequence and the
-unrolled graph compiles well with XLA.
+The cell maths is `note_rnn.model.lstm_cell_step` on the cells' variables (the
+Note RNN's own step), with the input projection of the first layer done as one
+matmul for the whole sequence, so the unrolled graph compiles well with XLA.
 """
 
 from typing import Optional, Sequence
@@ -24,37 +23,9 @@ from tf_agents.networks import network
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
+from note_rnn.model import lstm_cell_step
+from note_rnn.model import lstm_stack_step
 from pipelines import encoding
-
-
-def lstm_cell_step(cell, x_projected, state):
-  """One LSTM step given the input already multiplied by the kernel.
-
-  Args:
-    cell: a built `tf.keras.layers.LSTMCell` (its recurrent kernel and bias are used).
-    x_projected: float32 [B, 4u] = inputs @ kernel.
-    state: (h [B, u], c [B, u]).
-
-  Returns:
-    (h, c) of the next step.
-  """
-  h, c = state
-  z = x_projected + tf.matmul(h, cell.recurrent_kernel) + cell.bias
-  i, f, g, o = tf.split(z, 4, axis=-1)
-  c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-  h = tf.sigmoid(o) * tf.tanh(c)
-  return h, c
-
-
-def cells_step(cells, dense, inputs, state):
-  """A stack of cells plus the output layer for one step: [B, D] -> logits [B, 38]."""
-  x = inputs
-  new_state = []
-  for cell, layer_state in zip(cells, state):
-    h, c = lstm_cell_step(cell, tf.matmul(x, cell.kernel), layer_state)
-    new_state.append((h, c))
-    x = h
-  return tf.matmul(x, dense.kernel) + dense.bias, tuple(new_state)
 
 
 def _zero_state(layer_sizes, batch_size):
@@ -140,13 +111,13 @@ class NoteRnnQNetwork(network.Network):
                          % (v.name, tuple(v.shape), np.shape(w)))
       v.assign(np.asarray(w, np.float32))
 
-  def zero_state(self, batch_size):
+  def initial_state(self, batch_size):
     return _zero_state(self._layer_sizes, batch_size)
 
   def primed_state(self, primer_rows):
     """State after each row's primer events 0..P-2, from zero: rows int [B]."""
     batch = tf.shape(primer_rows)[0]
-    state = self.zero_state(batch)
+    state = self.initial_state(batch)
     if self._primers is None:
       return state
     events = tf.gather(self._primers, primer_rows)
@@ -160,7 +131,7 @@ class NoteRnnQNetwork(network.Network):
 
   def step(self, inputs, state):
     """One step on a one-hot [B, 38]: (values [B, 38], new state)."""
-    return cells_step(self._cells, self._dense, inputs, state)
+    return lstm_stack_step(self._cells, self._dense, inputs, state)
 
   def call(self, observation, step_type=None, network_state=(), training=False):
     note = tf.convert_to_tensor(observation['note'], tf.float32)
@@ -182,7 +153,7 @@ class NoteRnnQNetwork(network.Network):
       primer = tf.math.floormod(primer, tf.shape(self._primers, out_type=primer.dtype)[0])
       start_state = self.primed_state(primer)
     else:
-      start_state = self.zero_state(batch)
+      start_state = self.initial_state(batch)
     if network_state is None or not tf.nest.flatten(network_state):
       state = start_state
     else:

@@ -14,11 +14,11 @@ stops at the same step count; `overwrite` starts fresh; a NaN/Inf loss or reward
 stops the run naming the step and the term, keeping the last good checkpoint.
 """
 
-import hashlib
+from pipelines.errors import FlagError
 import os
 import sys
 import time
-from typing import Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -26,13 +26,18 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
 import note_rnn
+from note_rnn import run_common
 from pipelines import encoding
+from pipelines import files
 from rl_tuner.rl import agents
 from rl_tuner.rl import collect
 from rl_tuner import config as config_lib
+from rl_tuner.policy import priming as priming_lib
 from rl_tuner.music import rules
 from rl_tuner.rl import networks
+from rl_tuner.policy import layout
 from rl_tuner.policy import saved_policy
+from rl_tuner.policy import step_models
 from rl_tuner.policy import run_dir as run_dir_lib
 
 # Settings that may change between a run and its resume; any other difference is an error.
@@ -40,21 +45,8 @@ RESUMABLE_CHANGES = ('overwrite', 'num_steps', 'final_eval_compositions',
                      'num_midi_compositions', 'output_every_nth', 'checkpoint_every_n',
                      'num_checkpoints_to_keep', 'xla')
 UPDATE_CHUNK = 64  # gradient steps per compiled call
-NOTE_RNN_EXPORT_DIR = 'note_rnn_export'
-COMPOSITIONS_DIR = 'compositions'
-TB_DIR = 'tb'
 
 
-class TrainingDiverged(RuntimeError):
-  """A NaN or Inf loss or reward: the message names the step and the term."""
-
-
-class ConfigError(ValueError):
-  """An invalid setting; `flag` names it."""
-
-  def __init__(self, flag: str, message: str):
-    super().__init__('--%s: %s' % (flag, message))
-    self.flag = flag
 
 
 def _versions() -> Dict[str, str]:
@@ -67,47 +59,6 @@ def _versions() -> Dict[str, str]:
   except ImportError:
     pass
   return out
-
-
-def load_primers(config: config_lib.RLTunerConfig) -> Optional[np.ndarray]:
-  """Encoded primer rows int32 [M, P] for the primer modes, None for random_note."""
-  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
-  try:
-    primers = runs_lib.load_primers(config.to_dict())
-  except runs_lib.SettingsError as e:
-    raise ConfigError(e.flag, str(e)) from None
-  if primers is None:
-    return None
-  primers = np.asarray(primers, np.int32)
-  return primers[None] if primers.ndim == 1 else primers
-
-
-class LiveStepModel:
-  """The run's sampling policy on the live (training) variables, as a step model.
-
-  `initial_state(batch)` / `step(inputs [B, 38], state) -> (logits [B, 38], state)`
-  (contracts.md): the logits are Q or Ψ, or for g the network's G plus the frozen
-  prior's log-probabilities (the prior is stepped alongside). The state starts at
-  zero, i.e. `random_note` priming; feed a primer through `step` for the others.
-  One object per run, so `rl_tuner.evaluate.sampling` traces its loop once.
-  """
-
-  def __init__(self, q_network, prior_network=None):
-    self._q = q_network
-    self._prior = prior_network
-
-  def initial_state(self, batch_size):
-    state = self._q.zero_state(batch_size)
-    if self._prior is not None:
-      state = (state, self._prior.zero_state(batch_size))
-    return state
-
-  def step(self, inputs, state):
-    if self._prior is None:
-      return self._q.step(inputs, state)
-    values, q_state = self._q.step(inputs, state[0])
-    prior_logits, p_state = self._prior.step(inputs, state[1])
-    return values + tf.nn.log_softmax(prior_logits, axis=-1), (q_state, p_state)
 
 
 class Tuner:
@@ -159,8 +110,9 @@ class Tuner:
         env_steps=self.env_steps, replay=self.replay, rng=self.collector.generator)
     self._train_chunk = tf.function(self._train_chunk_graph, jit_compile=bool(c.xla),
                                     autograph=False)
-    self.live_policy = LiveStepModel(self.q_network,
-                                     self.prior_network if self.algorithm == 'g' else None)
+    # The run's sampling policy on the live (training) variables.
+    self.live_policy = step_models.acting_model(self.algorithm, self.q_network,
+                                                self.prior_network)
     self._sample = tf.function(self._sample_graph, autograph=False)
 
   def _sample_graph(self, num_updates: int):
@@ -215,7 +167,7 @@ class Tuner:
     for term in ('music_theory', 'log_p'):
       bad = ~np.isfinite(rewards[term])
       if bad.any():
-        raise TrainingDiverged(
+        raise run_common.TrainingDivergedError(
             'env step %d: the %s reward term is NaN/Inf (%d of %d notes); stopping, the last '
             'good checkpoint is kept' % (int(self.env_steps.numpy()), term, int(bad.sum()),
                                           bad.size))
@@ -244,7 +196,7 @@ def _check_resume(run_dir: str, config: config_lib.RLTunerConfig, log) -> None:
     if name in RESUMABLE_CHANGES or name == 'output_dir' or name not in old:
       continue
     if old[name] != value:
-      raise run_dir_lib.RunDirError(name, '--%s=%s differs from the run in %s (%s=%s); resume '
+      raise FlagError(name, '--%s=%s differs from the run in %s (%s=%s); resume '
                                     'with the same value or pass --overwrite to start fresh'
                                     % (name, value, run_dir, name, old[name]))
   log('resuming the run in %s' % run_dir)
@@ -255,17 +207,14 @@ def _write_config(run_dir: str, config: config_lib.RLTunerConfig, prior_model) -
   values['algorithm'] = config.canonical_algorithm
   values['algorithm_flag'] = config.algorithm
   values['effective_reward_mode'] = config.effective_reward_mode
-  digest = hashlib.sha256()
-  for weight in prior_model.get_weights():
-    digest.update(np.ascontiguousarray(weight, np.float32).tobytes())
   # 'shipped' is resolved at load time; the digest says which weights this run tuned.
-  values['note_rnn'] = {'checkpoint': config.note_rnn_checkpoint or 'shipped',
+  values['note_rnn'] = {'checkpoint': config.note_rnn_checkpoint or layout.SHIPPED,
                         'layer_sizes': list(prior_model.layer_sizes),
-                        'weights_sha256': digest.hexdigest()}
+                        'weights_sha256': layout.weights_digest(prior_model.get_weights())}
   values['versions'] = _versions()
   values['git_sha'] = run_dir_lib.git_sha()
   values['format'] = 'rl_tuner.policy.run_dir/1'
-  run_dir_lib.write_json_atomic(os.path.join(run_dir, run_dir_lib.CONFIG_FILE), values)
+  files.write_json_atomic(os.path.join(run_dir, layout.CONFIG_FILE), values)
   return values
 
 
@@ -300,7 +249,7 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
       losses = np.array([np.nan], np.float32)
     steps = int(tuner.env_steps.numpy())
     if losses.size and not np.all(np.isfinite(losses)):
-      raise TrainingDiverged(
+      raise run_common.TrainingDivergedError(
           'gradient step %d (env step %d): the TD loss is NaN/Inf; stopping, the last good '
           'checkpoint is kept in %s' % (int(tuner.train_step.numpy()), steps,
                                           manager.directory))
@@ -330,7 +279,7 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
 
 
 def _export_note_rnn(tuner: Tuner, run_dir: str, log) -> Optional[str]:
-  path = os.path.join(run_dir, NOTE_RNN_EXPORT_DIR)
+  path = os.path.join(run_dir, layout.NOTE_RNN_EXPORT_DIR)
   if tuner.algorithm == 'g':
     log('note_rnn_export/ is not written for g: a G-learning policy samples softmax(G + log '
         'p_prior), so it needs the prior beside the network and is not a Note RNN; use '
@@ -344,17 +293,17 @@ def _export_note_rnn(tuner: Tuner, run_dir: str, log) -> Optional[str]:
 
 
 def _write_compositions(run_dir: str, config: config_lib.RLTunerConfig,
-                        primers: Optional[np.ndarray]) -> None:
+                        primers: Optional[np.ndarray], prior_model) -> None:
   from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
   from rl_tuner.evaluate import midi as midi_lib  # pylint: disable=g-import-not-at-top
   if config.num_midi_compositions <= 0:
     return
-  policy = saved_policy.load_policy(run_dir)
+  policy = step_models.load_policy(run_dir, prior=prior_model)
   _, notes = sampling.generate_compositions(
       policy, config.num_midi_compositions, num_notes=config.num_notes,
       priming_mode=config.priming_mode, policy='sample', seed=config.seed,
       batch_size=config.num_midi_compositions, semantics=config.semantics, primers=primers)
-  out_dir = os.path.join(run_dir, COMPOSITIONS_DIR)
+  out_dir = os.path.join(run_dir, layout.COMPOSITIONS_DIR)
   os.makedirs(out_dir, exist_ok=True)
   for i, row in enumerate(notes):
     midi_lib.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
@@ -381,14 +330,14 @@ def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step:
 
 def train_eval(config: config_lib.RLTunerConfig,
                log: Callable[[str], None] = print, *,
-               on_check: Optional[Callable[[int, LiveStepModel], Optional[bool]]] = None,
+               on_check: Optional[Callable[[int, Any], Optional[bool]]] = None,
                check_every: Optional[int] = None) -> dict:
   """Trains (or resumes) a run into `config.output_dir` and evaluates it.
 
   `on_check(env_steps, live_policy)` (for benchmarks such as
   bench/time_to_quality.py) is called once before the first environment step,
   after every build and restore, and then whenever the env-step count passes a
-  multiple of `check_every`; `live_policy` is a `LiveStepModel` on the training
+  multiple of `check_every`; `live_policy` is a step model on the training
   variables. Returning True stops training there (the usual end-of-run work
   still runs). The time spent inside it is the caller's to account for.
 
@@ -397,23 +346,15 @@ def train_eval(config: config_lib.RLTunerConfig,
      'metrics' (the metrics.json dict, or None without a final evaluation)}.
 
   Raises:
-    ConfigError: an invalid setting (names the flag).
-    run_dir_lib.RunDirError: the directory is locked by a live run, or a resume's
+    FlagError: an invalid setting (names the flag).
+    FlagError: the directory is locked by a live run, or a resume's
       settings differ from the run's.
-    TrainingDiverged: NaN/Inf loss or reward.
+    run_common.TrainingDivergedError: NaN/Inf loss or reward.
   """
-  problem = config_lib.validate(config)
-  if problem:
-    raise ConfigError(*problem)
+  config_lib.check(config)
   run_dir = config.output_dir
-  primers = load_primers(config)
-  try:
-    prior_model = note_rnn.load(
-        None if config.note_rnn_checkpoint in (None, config_lib.NOTE_RNN_SHIPPED)
-        else config.note_rnn_checkpoint)
-  except (OSError, ValueError) as e:
-    raise ConfigError('note_rnn_checkpoint', 'cannot load %s: %s' % (
-        config.note_rnn_checkpoint or 'the shipped Note RNN', e)) from None
+  primers = priming_lib.primer_rows(config.to_dict())
+  prior_model = run_dir_lib.load_run_prior(config.to_dict())
   os.makedirs(run_dir, exist_ok=True)
   with run_dir_lib.RunLock(run_dir):
     if config.overwrite:
@@ -422,14 +363,14 @@ def train_eval(config: config_lib.RLTunerConfig,
     tf.random.set_seed(config.seed)
     tuner = Tuner(config, prior_model, primers)
     manager = tf.train.CheckpointManager(
-        tuner.checkpoint, os.path.join(run_dir, run_dir_lib.CHECKPOINTS_DIR),
+        tuner.checkpoint, os.path.join(run_dir, layout.CHECKPOINTS_DIR),
         max_to_keep=config.num_checkpoints_to_keep)
     restored = run_dir_lib.restore_latest_good(tuner.checkpoint, manager, log)
     if restored:
       log('restored %s at env step %d' % (restored, int(tuner.env_steps.numpy())))
     if run_dir_lib.read_config(run_dir) is None:
       _write_config(run_dir, config, prior_model)
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, TB_DIR))
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, layout.TB_DIR))
     stats = _train_loop(tuner, manager, writer, log, on_check=on_check,
                         check_every=check_every)
     steps = int(tuner.env_steps.numpy())
@@ -438,7 +379,7 @@ def train_eval(config: config_lib.RLTunerConfig,
     saved_policy.save_policy(run_dir, tuner.policy_weights(),
                           tuner.prior_weights() if tuner.algorithm == 'g' else None)
     _export_note_rnn(tuner, run_dir, log)
-    _write_compositions(run_dir, config, primers)
+    _write_compositions(run_dir, config, primers, prior_model)
     metrics = _final_metrics(run_dir, config, writer, steps, log)
     writer.flush()
     return {'run_dir': run_dir, 'env_steps': steps,

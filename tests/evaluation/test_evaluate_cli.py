@@ -1,5 +1,6 @@
 """bin/evaluate_rl_tuner end to end on a tiny N, and the run-settings rules of interfaces.md §5."""
 
+from pipelines.errors import FlagError
 import json
 import os
 import subprocess
@@ -7,6 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from rl_tuner.policy import priming as priming_lib
 from rl_tuner.evaluate import runs as runs_lib
 from rl_tuner.evaluate import scoring
 
@@ -114,7 +116,7 @@ def test_note_rnn_entry_takes_the_runs_settings(tmp_path):
 ])
 def test_each_conflicting_flag_is_named(tmp_path, flag, value, config):
   run = _fake_run(tmp_path, 'r', **config)
-  with pytest.raises(runs_lib.SettingsError) as raised:
+  with pytest.raises(FlagError) as raised:
     runs_lib.resolve_models(_config(tmp_path, [run], **{flag: value}))
   assert raised.value.flag == flag and run in str(raised.value)
 
@@ -129,11 +131,11 @@ def test_agreeing_flag_is_fine_and_shipped_equals_none(tmp_path):
 def test_runs_that_disagree_or_share_a_name(tmp_path):
   a = _fake_run(tmp_path, 'a', key='C')
   b = _fake_run(tmp_path, 'b', key='D')
-  with pytest.raises(runs_lib.SettingsError, match='differ in key'):
+  with pytest.raises(FlagError, match='differ in key'):
     runs_lib.resolve_models(_config(tmp_path, [a, b]))
   (tmp_path / 'x').mkdir()
   c = _fake_run(tmp_path / 'x', 'a')
-  with pytest.raises(runs_lib.SettingsError, match='both be named'):
+  with pytest.raises(FlagError, match='both be named'):
     runs_lib.resolve_models(_config(tmp_path, [a, c]))
 
 
@@ -141,22 +143,22 @@ def test_runs_that_disagree_or_share_a_name(tmp_path):
                                     dict(key='H'), dict(priming_mode='telepathy')])
 def test_bad_run_config_values_are_named(tmp_path, config):
   run = _fake_run(tmp_path, 'r', **config)
-  with pytest.raises(runs_lib.SettingsError, match='config.json'):
+  with pytest.raises(FlagError, match='config.json'):
     runs_lib.resolve_models(_config(tmp_path, [run]))
 
 
 def test_run_without_config_is_named(tmp_path):
   (tmp_path / 'empty').mkdir()
-  with pytest.raises(runs_lib.SettingsError, match='config.json'):
+  with pytest.raises(FlagError, match='config.json'):
     runs_lib.resolve_models(_config(tmp_path, [str(tmp_path / 'empty')]))
 
 
 def test_primer_melody_prefix():
-  primers = runs_lib.load_primers(dict(priming_mode='primer_melody',
+  primers = priming_lib.load_primers(dict(priming_mode='primer_melody',
                                             primer_melody=[60, -2, 62, -1]))
   np.testing.assert_array_equal(primers, [14, 0, 16, 1])
-  with pytest.raises(runs_lib.SettingsError, match='pitch outside') as raised:
-    runs_lib.load_primers(dict(priming_mode='primer_melody', primer_melody=[99]))
+  with pytest.raises(FlagError, match='pitch outside') as raised:
+    priming_lib.load_primers(dict(priming_mode='primer_melody', primer_melody=[99]))
   assert raised.value.flag == 'primer_melody'
 
 
@@ -173,23 +175,28 @@ def test_markdown_table_formats(tmp_path):
   assert '| mean log p(note) under the Note RNN (nats) | -1.250 | -1.250 |' in table
 
 
-def _saved_policy_run(tmp_path, name, prior_dir, *, algorithm='q', seed=7):
-  """A tuned run dir with a real policy/ SavedModel (no training needed)."""
+def _checkpointed_run(tmp_path, name, prior_dir, *, algorithm='q', seed=7):
+  """A tuned run dir whose checkpoints/ hold a network as the trainer saves it."""
   import note_rnn
-  from rl_tuner.policy import saved_policy
+  import tensorflow as tf
+  from rl_tuner.policy import layout
+  from rl_tuner.rl import networks
   run_dir = _fake_run(tmp_path, name, algorithm=algorithm, num_notes=12,
                       note_rnn_checkpoint=prior_dir)
   policy = note_rnn.build((16,), seed=seed)
-  prior_weights = note_rnn.load(prior_dir).get_weights() if algorithm == 'g' else None
-  saved_policy.save_policy(run_dir, policy.get_weights(), prior_weights)
+  network = networks.NoteRnnQNetwork(networks.observation_spec(False), (16,),
+                                     initial_weights=policy.get_weights())
+  tf.train.CheckpointManager(tf.train.Checkpoint(q_network=network),
+                             os.path.join(run_dir, layout.CHECKPOINTS_DIR),
+                             max_to_keep=2).save(checkpoint_number=1)
   return run_dir, policy
 
 
 def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
   import note_rnn
   from rl_tuner.evaluate import sampling
-  q_dir, q_net = _saved_policy_run(tmp_path, 'q', tiny_note_rnn)
-  g_dir, _ = _saved_policy_run(tmp_path, 'g', tiny_note_rnn, algorithm='g', seed=8)
+  q_dir, q_net = _checkpointed_run(tmp_path, 'q', tiny_note_rnn)
+  g_dir, _ = _checkpointed_run(tmp_path, 'g', tiny_note_rnn, algorithm='g', seed=8)
   config = runs_lib.EvaluationConfig(
       output_dir=str(tmp_path / 'out'), run_dirs=[q_dir, g_dir], num_compositions=200,
       seed=3, save_compositions=True, batch_size=64)

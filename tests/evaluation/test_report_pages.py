@@ -4,6 +4,7 @@ Also the MIDI conventions (80 qpm, pitch = index + 46) read back from the files,
 the pages in headless Chromium (marked `browser`).
 """
 
+from pipelines.errors import FlagError
 import json
 import os
 import re
@@ -147,7 +148,7 @@ def test_ab_page_has_pairs_and_buttons(pages):
 def test_bad_compositions_npz_is_named(tmp_path):
   runs_lib.write_outputs(str(tmp_path), {'_run': {}, 'note_rnn': {}},
                               {'note_rnn': np.full((2, 4), 40)})
-  with pytest.raises(report_pages.ReportError, match='compositions.npz'):
+  with pytest.raises(FlagError, match='compositions.npz'):
     report_pages.read_evaluation(str(tmp_path))
 
 
@@ -157,7 +158,7 @@ def test_non_numeric_metric_is_shown_not_fatal():
 
 
 def test_missing_metrics_is_named(tmp_path):
-  with pytest.raises(report_pages.ReportError, match='metrics.json'):
+  with pytest.raises(FlagError, match='metrics.json'):
     report_pages.build_report(report_pages.ReportConfig(output_dir=str(tmp_path / 'o'),
                                             eval_dirs=[str(tmp_path)]))
 

@@ -14,6 +14,7 @@ good files, and run through ``convert_dir_to_note_sequences`` and then
   counter and its path is in a WARNING log line.
 """
 
+from pipelines.errors import FlagError
 import collections
 import logging
 import os
@@ -188,13 +189,13 @@ def test_endless_note_is_rejected_before_parsing(fuzz_run):
 def test_endless_note_as_a_primer_is_refused_before_parsing(fuzz_run):
   """The primer readers of generation and RL priming share the tick bound."""
   from note_rnn import generate  # pylint: disable=g-import-not-at-top
-  from rl_tuner.evaluate import runs as runs_lib  # pylint: disable=g-import-not-at-top
+  from rl_tuner.policy import priming as priming_lib  # pylint: disable=g-import-not-at-top
   path = str(fuzz_run['mixed_dir'] / 'endless_note.mid')
   with pytest.raises(Exception, match='tick') as info:
     generate.primer_sequence(primer_midi=path)
   assert path in str(info.value)
-  with pytest.raises(runs_lib.SettingsError, match='tick') as info:
-    runs_lib.load_primers({'priming_mode': 'single_midi',
+  with pytest.raises(FlagError, match='tick') as info:
+    priming_lib.load_primers({'priming_mode': 'single_midi',
                                 'midi_primer': path})
   assert path in str(info.value)
 

@@ -11,6 +11,8 @@ errors naming the flag, with nothing written. Outputs go only under the given
 directory (the working directory and $HOME stay empty).
 """
 
+from note_rnn import run_common
+from pipelines.errors import FlagError
 import dataclasses
 import math
 import os
@@ -94,19 +96,19 @@ def test_every_numeric_flag_rejects_out_of_range_values():
     if kind is float:
       bad_values += [math.nan, math.inf, -math.inf]
     for bad in bad_values:
-      problem = config_lib.validate(_base_config(**{name: bad}))
-      if problem is None or problem[0] != name:
+      problem = _bad_flag(_base_config(**{name: bad}))
+      if problem != name:
         accepted.append((name, bad, problem))
   # Sizes that would exhaust memory or never finish are refused up front.
   for name, bad in (('replay_capacity', 10 ** 12), ('batch_size', 10 ** 9),
                     ('final_eval_compositions', 10 ** 12),
                     ('num_parallel_envs', 10 ** 9), ('num_notes', 10 ** 6),
                     ('seed', 2 ** 40)):
-    problem = config_lib.validate(_base_config(**{name: bad}))
-    if problem is None or problem[0] != name:
+    problem = _bad_flag(_base_config(**{name: bad}))
+    if problem != name:
       accepted.append((name, bad, problem))
   assert not accepted, accepted
-  assert config_lib.validate(_base_config()) is None
+  assert _bad_flag(_base_config()) is None
 
 
 def test_note_rnn_hparams_reject_bad_values():
@@ -157,7 +159,7 @@ def test_unusable_input_files_are_flag_errors_and_write_nothing(
   run_dir = tmp_path / 'run'
   config = _base_config(output_dir=str(run_dir), num_notes=8,
                         num_parallel_envs=8, num_steps=64, **resolved)
-  with pytest.raises(trainer.ConfigError) as info:
+  with pytest.raises(FlagError) as info:
     trainer.train_eval(config, log=lambda _: None)
   assert info.value.flag == flag, str(info.value)
   assert '\n' not in str(info.value)
@@ -168,7 +170,7 @@ def test_output_dir_that_is_a_file_is_a_flag_error(tmp_path, tiny_prior):
   from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   path = tmp_path / 'not_a_dir'
   path.write_text('user data')
-  with pytest.raises(trainer.ConfigError) as info:
+  with pytest.raises(FlagError) as info:
     trainer.train_eval(_base_config(output_dir=str(path),
                                   note_rnn_checkpoint=tiny_prior),
                      log=lambda _: None)
@@ -391,7 +393,7 @@ def test_rl_tuner_nan_in_the_log_p_term_stops_naming_it(tmp_path, tiny_prior,
 
   monkeypatch.setattr(tf.nn, 'log_softmax', poisoned_log_softmax)
   cfg['num_steps'] = 128
-  with pytest.raises(trainer.TrainingDiverged) as info:
+  with pytest.raises(run_common.TrainingDivergedError) as info:
     trainer.train_eval(_base_config(**cfg), log=lambda _: None)
   message = str(info.value)
   assert 'env step 64' in message and 'log_p' in message, message
@@ -399,3 +401,14 @@ def test_rl_tuner_nan_in_the_log_p_term_stops_naming_it(tmp_path, tiny_prior,
                  if p.endswith('.index'))
   assert names == ['ckpt-64.index'], names
   _listed_checkpoints_are_complete(run_dir / 'checkpoints')
+
+
+def _bad_flag(config):
+  """The flag `config_lib.check` names, or None when the config is valid."""
+  from pipelines.errors import FlagError  # pylint: disable=g-import-not-at-top
+  from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
+  try:
+    config_lib.check(config)
+  except FlagError as e:
+    return e.flag
+  return None

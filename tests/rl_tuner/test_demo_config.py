@@ -18,7 +18,7 @@ def _rl_tuner_flagfiles():
 @pytest.mark.parametrize('path', _rl_tuner_flagfiles())
 def test_every_rl_tuner_flagfile_reads_into_a_valid_config(path):
   config = demo.config_from_flagfile(path, output_dir='/tmp/x')
-  assert config_lib.validate(config) is None
+  config_lib.check(config)
   assert config.algorithm in config_lib.ALGORITHMS
 
 

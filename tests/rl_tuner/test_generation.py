@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from pipelines import encoding
 from rl_tuner.evaluate import sampling
+from rl_tuner.policy import priming as priming_lib
 
 
 class _TinyStepModel:
@@ -62,8 +63,8 @@ def test_shapes_and_ranges(model):
 
 
 def test_legacy_priming_draws_0_to_36():
-  legacy = sampling.random_priming_notes(20000, semantics='legacy', seed=3)
-  corrected = sampling.random_priming_notes(20000, semantics='corrected', seed=3)
+  legacy = priming_lib.random_priming_notes(20000, semantics='legacy', seed=3)
+  corrected = priming_lib.random_priming_notes(20000, semantics='corrected', seed=3)
   assert legacy.min() == 0 and legacy.max() == 36
   assert corrected.min() == 2 and corrected.max() == 37
   assert set(np.unique(corrected)) == set(range(2, 38))

@@ -62,14 +62,13 @@ def _run(args, **kwargs):
 def test_validate_names_the_bad_flag(overrides, flag):
   values = dict(output_dir='/tmp/unused')
   values.update(overrides)
-  problem = config_lib.validate(config_lib.RLTunerConfig(**values))
-  assert problem is not None and problem[0] == flag, problem
+  assert _bad_flag(config_lib.RLTunerConfig(**values)) == flag
 
 
 def test_aliases_and_defaults_are_valid():
   for algorithm in ('q', 'psi', 'g', 'pure_rl', 'default', 'rl_only'):
     c = config_lib.RLTunerConfig(output_dir='/tmp/unused', algorithm=algorithm)
-    assert config_lib.validate(c) is None
+    config_lib.check(c)
   assert config_lib.RLTunerConfig(algorithm='default').canonical_algorithm == 'q'
   assert config_lib.RLTunerConfig(algorithm='rl_only').effective_reward_mode == \
       'music_theory_only'
@@ -140,3 +139,14 @@ def test_kill_9_then_rerun_resumes_and_finishes_at_the_same_step(tmp_path, tiny_
   assert out.returncode == 0, out.stderr[-2000:]
   assert 'restored' in out.stdout + out.stderr
   assert 'done: 1536 env steps, %d gradient steps' % (1536 // 5) in out.stdout
+
+
+def _bad_flag(config):
+  """The flag `config_lib.check` names, or None when the config is valid."""
+  from pipelines.errors import FlagError  # pylint: disable=g-import-not-at-top
+  from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
+  try:
+    config_lib.check(config)
+  except FlagError as e:
+    return e.flag
+  return None

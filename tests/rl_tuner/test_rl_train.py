@@ -1,5 +1,6 @@
 """train_eval end to end on tiny configs: outputs, resume, lock, corrupt checkpoint, NaN stop."""
 
+from pipelines.errors import FlagError
 import json
 import os
 
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 
 import note_rnn
+from note_rnn import run_common
 from rl_tuner import config as config_lib
-from rl_tuner.policy import saved_policy
+from rl_tuner.policy import step_models
 from rl_tuner.policy import run_dir as run_dir_lib
 from rl_tuner.rl import trainer
 
@@ -45,7 +47,7 @@ def test_each_algorithm_trains_and_writes_the_run_dir(tmp_path, tiny_note_rnn, a
   expected_mode = 'music_theory_all' if algorithm in ('q', 'psi') else 'music_theory_only'
   assert config['effective_reward_mode'] == expected_mode
   assert any('env-steps/s' in line for line in lines)
-  policy = saved_policy.load_policy(run)
+  policy = step_models.load_policy(run)
   logits, state = policy.step(np.eye(38, dtype=np.float32)[:2], policy.initial_state(2))
   assert logits.shape == (2, 38)
   metrics = json.load(open(os.path.join(run, 'metrics.json')))
@@ -83,7 +85,7 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_note_rnn):
                            log=lambda _: None)
   assert third['env_steps'] == 256 and third['gradient_steps'] == 256 // 5
   # --overwrite starts fresh; a changed setting without it is refused, naming the flag.
-  with pytest.raises(run_dir_lib.RunDirError, match='--discount_rate'):
+  with pytest.raises(FlagError, match='--discount_rate'):
     trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, discount_rate=0.5),
                      log=lambda _: None)
   fresh = trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, overwrite=True,
@@ -113,7 +115,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tmp_path, tiny_not
 def test_live_lock_refuses_a_second_run(tmp_path, tiny_note_rnn):
   run = tmp_path / 'run'
   with run_dir_lib.RunLock(str(run)):
-    with pytest.raises(run_dir_lib.RunDirError, match='live run'):
+    with pytest.raises(FlagError, match='live run'):
       trainer.train_eval(tiny_config(run, tiny_note_rnn), log=lambda _: None)
   assert not (run / 'config.json').exists()
   # A stale .lock file (its process gone, no flock held) does not block.
@@ -131,7 +133,7 @@ def test_nan_reward_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_note
   real = rules.music_theory_reward
   monkeypatch.setattr(rules, 'music_theory_reward',
                       lambda *a, **k: real(*a, **k) * np.nan)
-  with pytest.raises(trainer.TrainingDiverged, match=r'env step 64: the music_theory reward'):
+  with pytest.raises(run_common.TrainingDivergedError, match=r'env step 64: the music_theory reward'):
     trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128, **cfg), log=lambda _: None)
   assert sorted(p for p in os.listdir(run / 'checkpoints') if p.endswith('.index')) == [
       'ckpt-64.index']
@@ -141,7 +143,7 @@ def test_nan_loss_stops_naming_the_step(tmp_path, tiny_note_rnn, monkeypatch):
   run = tmp_path / 'run'
   monkeypatch.setattr(trainer.Tuner, 'train',
                       lambda self, n: np.full(max(n, 1), np.nan, np.float32))
-  with pytest.raises(trainer.TrainingDiverged, match=r'gradient step \d+ \(env step 64\): the TD '
+  with pytest.raises(run_common.TrainingDivergedError, match=r'gradient step \d+ \(env step 64\): the TD '
                      'loss is NaN/Inf'):
     trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128), log=lambda _: None)
 

@@ -49,7 +49,7 @@ def test_live_policy_is_the_q_network_and_g_adds_the_prior(tmp_path):
   policy = seen['policy']
   inputs = tf.one_hot([14], 38)
   logits, _ = policy.step(inputs, policy.initial_state(1))
-  q_values, _ = policy._q.step(inputs, policy._q.zero_state(1))  # pylint: disable=protected-access
-  prior, _ = policy._prior.step(inputs, policy._prior.zero_state(1))  # pylint: disable=protected-access
+  q_values, _ = policy.model.step(inputs, policy.model.initial_state(1))
+  prior, _ = policy.prior.step(inputs, policy.prior.initial_state(1))
   np.testing.assert_allclose(logits.numpy(),
                              (q_values + tf.nn.log_softmax(prior)).numpy(), atol=1e-5)
