@@ -63,6 +63,14 @@ def event_classes(events, config: ConfigEncoding) -> np.ndarray:
                   events - config.min_note + encoding.NUM_SPECIAL_EVENTS)
 
 
+def class_events(indices, config: ConfigEncoding) -> np.ndarray:
+  """Indices of the plain event one-hot -> events (inverse of event_classes)."""
+  indices = np.asarray(indices, dtype=np.int64)
+  return np.where(indices < encoding.NUM_SPECIAL_EVENTS,
+                  indices - encoding.NUM_SPECIAL_EVENTS,
+                  indices - encoding.NUM_SPECIAL_EVENTS + config.min_note)
+
+
 def _lookback_events(events: np.ndarray, distance: int, shift: int = 0):
   """events[p - distance + shift], NO_EVENT where that is before the start."""
   positions = np.arange(len(events)) - distance + shift
@@ -159,9 +167,7 @@ def _decode_plain(label: int, config: ConfigEncoding) -> int:
     if label == config.note_off_label:
       return encoding.MELODY_NOTE_OFF
     return config.min_note + label
-  if label < encoding.NUM_SPECIAL_EVENTS:
-    return label - encoding.NUM_SPECIAL_EVENTS
-  return label - encoding.NUM_SPECIAL_EVENTS + config.min_note
+  return int(class_events(label, config))
 
 
 def decode_label(label: int, history: Sequence[int],
@@ -183,9 +189,10 @@ def decode_labels(labels, history, config: ConfigEncoding) -> np.ndarray:
   """Class labels -> melody events, each resolved after `history` and the
   events decoded before it (Magenta's ``class_index_to_event`` in a loop)."""
   events = [int(e) for e in _as_events(history)]
+  start = len(events)
   for label in np.asarray(labels, dtype=np.int64).reshape(-1):
     events.append(decode_label(label, events, config))
-  return np.array(events[len(events) - np.size(labels):], dtype=np.int64)
+  return np.array(events[start:], dtype=np.int64)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,3 +43,28 @@ def by_id(note_sequence_records) -> Dict[str, bytes]:
   for record in note_sequence_records:
     out[music_pb2.NoteSequence.FromString(record).id] = record
   return out
+
+
+def magenta_log_stats(log_text: str):
+  """(inputs, outputs, counters, non-empty histogram buckets) from the end of a
+  ``melody_rnn_create_dataset`` log (its "INFO:tensorflow:" lines)."""
+  prefix = 'INFO:tensorflow:'
+  lines = log_text.splitlines()
+  start = max(i for i, line in enumerate(lines)
+              if line.startswith(prefix + 'Processed '))
+  inputs, outputs = [int(w) for w in lines[start].split() if w.isdigit()]
+  counters, histograms, current = {}, {}, None
+  for line in lines[start + 1:]:
+    if line.startswith(prefix):
+      name, _, value = line[len(prefix):].rpartition(':')
+      if value.strip():
+        counters[name] = int(value)
+        current = None
+      else:
+        current = histograms.setdefault(name, {})
+    elif current is not None and line.startswith('  ['):
+      bucket, _, n = line.strip().rpartition(':')
+      current[bucket] = int(n)
+    else:
+      current = None
+  return inputs, outputs, counters, histograms
