@@ -14,15 +14,18 @@ BIN = REPO_ROOT / 'bin'
 
 def read_tfrecord(path) -> List[bytes]:
   """Records of an uncompressed TFRecord file (framing only, no CRC check)."""
-  out = []
   with open(path, 'rb') as f:
-    while True:
-      header = f.read(12)
-      if not header:
-        return out
-      (length,) = struct.unpack('<Q', header[:8])
-      out.append(f.read(length))
-      f.read(4)
+    return read_tfrecord_bytes(f.read())
+
+
+def read_tfrecord_bytes(data: bytes) -> List[bytes]:
+  """Records of the bytes of an uncompressed TFRecord file (no CRC check)."""
+  out, offset = [], 0
+  while offset < len(data):
+    (length,) = struct.unpack('<Q', data[offset:offset + 8])
+    out.append(data[offset + 12:offset + 12 + length])
+    offset += 12 + length + 4
+  return out
 
 
 def multiset(records) -> collections.Counter:

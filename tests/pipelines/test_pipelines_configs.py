@@ -1,11 +1,13 @@
 """mono_rnn, lookback_rnn, attention_rnn datasets against Magenta's goldens.
 
-magenta_golden/configs/<config>/dataset holds what Magenta's
+magenta_golden/configs/<config>/dataset (in ../shared) holds what Magenta's
 ``melody_rnn_create_dataset --config=<config> --eval_ratio=0.0`` wrote for
-note_sequences.tfrecord, and create_dataset.log its counters.
+magenta_golden/note_sequences.tfrecord, and create_dataset.log its counters;
+data/magenta_corpus_sample (committed) the same for 14 corpus tunes.
 """
 
 import collections
+import lzma
 
 import numpy as np
 import pytest
@@ -121,3 +123,28 @@ def test_bin_writes_a_config_and_rejects_unknown_ones(shared_data, tmp_path):
       "Error: --config must be one of basic_rnn, mono_rnn, lookback_rnn, "
       "attention_rnn, got 'lookback'")
   assert not (tmp_path / 'bad').exists()
+
+
+SAMPLE = lib.REPO_ROOT / 'tests' / 'pipelines' / 'data' / 'magenta_corpus_sample'
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_corpus_sample_records_are_magentas_byte_for_byte(config):
+  """15 melodies in 9 keys and 6 meters; committed, so this never skips."""
+  totals = collections.Counter()
+  examples = []
+  for record in lib.read_tfrecord(SAMPLE / 'note_sequences.tfrecord'):
+    result = melody_dataset.process_record(record, 0.0, config)
+    totals.update(result.counters)
+    examples += result.examples
+  expected = lib.read_tfrecord_bytes(lzma.decompress(
+      (SAMPLE / ('%s_melodies.tfrecord.xz' % config)).read_bytes()))
+  assert len(expected) == 15
+  assert lib.multiset(examples) == lib.multiset(expected)
+  inputs, outputs, counters, histograms = lib.magenta_log_stats(
+      (SAMPLE / ('%s_stats.log' % config)).read_text())
+  ours = stats.to_stats_json(totals, melody_dataset.HISTOGRAM_BOUNDARIES)
+  assert (ours['inputs_total'], ours['outputs_total']) == (inputs, outputs)
+  assert ours['counters'] == counters
+  assert {name: {b: n for b, n in buckets.items() if n}
+          for name, buckets in ours['histograms'].items()} == histograms
