@@ -69,18 +69,18 @@ def _top_keys(pitch_class_counts: np.ndarray) -> np.ndarray:
 
 def _recent_pitch_class_counts(events: np.ndarray) -> np.ndarray:
   """[T, 12]: pitch classes of the last KEY_RECENT_NOTES distinct pitches."""
-  counts = np.zeros((len(events), encoding.NOTES_PER_OCTAVE), dtype=np.int64)
+  onsets = np.flatnonzero(events >= 0)
+  at_onset = np.zeros((len(onsets) + 1, encoding.NOTES_PER_OCTAVE),
+                      dtype=np.int64)  # row 0: before the first note
   recent = collections.deque(maxlen=encoding.KEY_RECENT_NOTES)
-  row = np.zeros(encoding.NOTES_PER_OCTAVE, dtype=np.int64)
-  for p, event in enumerate(events.tolist()):
-    if event >= 0:
-      if event in recent:
-        recent.remove(event)
-      recent.append(event)
-      row = np.bincount(np.array(recent) % encoding.NOTES_PER_OCTAVE,
-                        minlength=encoding.NOTES_PER_OCTAVE)
-    counts[p] = row
-  return counts
+  for k, pitch in enumerate(events[onsets].tolist(), start=1):
+    if pitch in recent:
+      recent.remove(pitch)
+    recent.append(pitch)
+    for held in recent:
+      at_onset[k, held % encoding.NOTES_PER_OCTAVE] += 1
+  onsets_so_far = np.cumsum(events >= 0)
+  return at_onset[onsets_so_far]
 
 
 def _all_pitch_class_counts(events: np.ndarray) -> np.ndarray:
