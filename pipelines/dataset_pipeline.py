@@ -43,7 +43,7 @@ class DatasetConfig:
     input: a NoteSequence TFRecord file, or a glob of them.
     output_dir: where the two TFRecords and pipeline_stats.json go.
     eval_ratio: the fraction of NoteSequences (by id hash) used for eval.
-    config: the melody_rnn config (basic_rnn).
+    config: the melody_rnn config (``melody_dataset.CONFIGS``).
     num_shards: 1 = exactly the two file names; N > 1 = sharded names.
     beam_args: Beam pipeline options passed through.
     command_flags: the command line, recorded in the stats file.
@@ -140,9 +140,10 @@ class ProcessRecordFn(beam_common.CountingDoFn):
   ``record_errors`` instead of failing the job.
   """
 
-  def __init__(self, eval_ratio: float):
+  def __init__(self, eval_ratio: float, config: str = 'basic_rnn'):
     super().__init__(METRICS_NAMESPACE)
     self._eval_ratio = eval_ratio
+    self._config = config
 
   def process(self, record):
     try:
@@ -150,7 +151,8 @@ class ProcessRecordFn(beam_common.CountingDoFn):
       # must not hang the job (it is logged and counted under record_errors).
       with limits.time_limit(limits.DEFAULT_MAX_SECONDS_PER_FILE,
                              'the melody stage'):
-        result = melody_dataset.process_record(record, self._eval_ratio)
+        result = melody_dataset.process_record(record, self._eval_ratio,
+                                               self._config)
     except Exception as e:  # pylint: disable=broad-except
       logging.warning('Skipped the NoteSequence record of %s: %s: %s',
                       melody_dataset.describe_record(record),
@@ -174,7 +176,7 @@ def build(pipeline: beam.Pipeline, config: DatasetConfig, files) -> None:
   records = read[beam_common.MAIN_TAG] | 'Distribute' >> beam.Reshuffle()
   results = beam_common.split_by_tag(
       records | 'ExtractMelodies' >> beam.ParDo(
-          ProcessRecordFn(config.eval_ratio)),
+          ProcessRecordFn(config.eval_ratio, config.config)),
       (beam_common.COUNTERS_TAG,) + splits.MODES)
   leaves = [beam_common.write_tfrecords(
       results[mode], os.path.join(config.output_dir, OUTPUT_FILES[mode]),

@@ -9,7 +9,9 @@ one input sequence:
 4. transposition by 0 (drops a sequence with a non-drum pitch outside
    [0, 127]);
 5. melody extraction (``melody_extraction``) with the fixed melody_rnn args;
-6. squash into [48, 84) transposed to C, then one-hot encode.
+6. squash into the config's pitch range (basic, lookback, attention: [48, 84)
+   transposed to C; mono: [0, 128), not transposed), then encode with the
+   config's encoder (``melody_encodings``).
 
 Counters carry Magenta's full names, ``DAGPipeline_<Stage>_<mode>_<stat>``,
 and appear exactly when Magenta's would (a stage that ran reports its
@@ -25,12 +27,13 @@ from note_seq import sequences_lib
 from note_seq.protobuf import music_pb2
 
 from pipelines import encoding
+from pipelines import melody_encodings
 from pipelines import melody_extraction
 from pipelines import sequence_example
 from pipelines import splits
 from pipelines import stats
 
-CONFIGS = ('basic_rnn',)
+CONFIGS = encoding.CONFIG_NAMES
 HISTOGRAM_BOUNDARIES = {
     melody_extraction.MELODY_LENGTHS_IN_BARS:
         melody_extraction.length_histogram_boundaries(
@@ -113,31 +116,37 @@ def _extract(sequence, mode, counts) -> List[note_seq.Melody]:
   return melodies
 
 
-def encode_melody(melody: note_seq.Melody) -> bytes:
-  """basic_rnn: squash into [48, 84) in C, then a serialized SequenceExample.
+def encode_melody(melody: note_seq.Melody, config: str = 'basic_rnn') -> bytes:
+  """Squash into the config's range and key, then a serialized SequenceExample.
 
   ``Melody.squash`` is note-seq's own (its key estimate and rounding define
   the data); it modifies `melody` in place.
   """
-  melody.squash(encoding.MIN_MIDI_PITCH, encoding.MAX_MIDI_PITCH,
-                transpose_to_key=0)
-  return sequence_example.encode_indices(
-      encoding.event_to_index(list(melody)))
+  melody_encoder = melody_encodings.encoder(config)
+  constants = melody_encoder.config
+  melody.squash(constants.min_note, constants.max_note,
+                transpose_to_key=constants.transpose_to_key)
+  return sequence_example.encode_events(list(melody), melody_encoder)
 
 
-def process_sequence(sequence: music_pb2.NoteSequence,
-                     eval_ratio: float) -> RecordResult:
+def process_sequence(sequence: music_pb2.NoteSequence, eval_ratio: float,
+                     config: str = 'basic_rnn') -> RecordResult:
   """Runs stages 1-6 on one NoteSequence.
 
   Args:
     sequence: an unquantized NoteSequence (a record of a NoteSequence
       TFRecord).
     eval_ratio: the fraction of sequences (by id hash) that go to eval.
+    config: the melody_rnn config (``CONFIGS``); only the encoding differs.
 
   Returns:
     The partition, the serialized SequenceExamples, and counter increments
     keyed by Magenta's statistic names (plus the totals of ``stats``).
+
+  Raises:
+    ValueError: an unknown config (before any work, whatever the sequence).
   """
+  melody_encodings.encoder(config)
   mode = splits.partition(sequence.id, eval_ratio)
   counts = {stats.INPUTS_TOTAL: 1}
   stats.add(counts, stat_name('RandomPartition', mode, 'melodies_count'))
@@ -152,7 +161,7 @@ def process_sequence(sequence: music_pb2.NoteSequence,
     if not _transposition_in_range(quantized, mode, counts):
       continue
     for melody in _extract(quantized, mode, counts):
-      examples.append(encode_melody(melody))
+      examples.append(encode_melody(melody, config))
   stats.add(counts, stats.OUTPUTS_TOTAL, len(examples))
   return RecordResult(mode=mode, examples=examples, counters=counts)
 
@@ -166,7 +175,8 @@ def describe_record(record: bytes) -> str:
   return '%s (%s)' % (sequence.filename, sequence.id)
 
 
-def process_record(record: bytes, eval_ratio: float) -> RecordResult:
+def process_record(record: bytes, eval_ratio: float,
+                   config: str = 'basic_rnn') -> RecordResult:
   """Like process_sequence, from a serialized NoteSequence.
 
   A record that is not a NoteSequence is counted under
@@ -177,4 +187,4 @@ def process_record(record: bytes, eval_ratio: float) -> RecordResult:
   except Exception:  # pylint: disable=broad-except  # protobuf DecodeError
     return RecordResult(splits.TRAINING, [], {stats.INPUTS_TOTAL: 1,
                                                UNPARSEABLE_RECORDS: 1})
-  return process_sequence(sequence, eval_ratio)
+  return process_sequence(sequence, eval_ratio, config)

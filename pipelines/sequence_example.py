@@ -9,9 +9,10 @@ own classes if both are loaded. ``tf.io.parse_single_sequence_example`` reads
 the result (tested), and the bytes equal Magenta's for the same melody
 (tested against ../shared/data/magenta_golden).
 
-The record (magenta_formats.md 2.4): no context; feature list ``inputs`` holds
-T features of ``float_list`` length 38 (one-hot); ``labels`` holds T features of
-``int64_list`` length 1.
+The record: no context; feature list ``inputs`` holds T features of
+``float_list`` length ``input_size`` (38 one-hot for basic_rnn; see
+``encoding.CONFIG_ENCODINGS``); ``labels`` holds T features of ``int64_list``
+length 1.
 """
 
 from typing import Sequence, Tuple
@@ -117,6 +118,23 @@ def encode_indices(indices: Sequence[int]) -> bytes:
   indices = np.asarray(indices, dtype=np.int64)
   inputs = encoding.one_hot(indices[:-1]).tolist()
   return make_sequence_example(inputs, indices[1:].tolist()).SerializeToString()
+
+
+def encode_events(events: Sequence[int], melody_encoder) -> bytes:
+  """Melody events [n] -> serialized SequenceExample under one config.
+
+  Args:
+    events: the whole melody (already squashed into the config's range).
+    melody_encoder: a ``melody_encodings.MelodyEncoder``.
+
+  Returns:
+    The record of Magenta's ``encoder_decoder.encode``: the inputs after
+    events 0..n-2 and the labels of events 1..n-1 (n - 1 steps).
+  """
+  inputs = melody_encoder.encode_inputs(events)[:-1]
+  labels = melody_encoder.encode_labels(events)[1:]
+  return make_sequence_example(inputs.tolist(),
+                               labels.tolist()).SerializeToString()
 
 
 def decode(serialized: bytes) -> Tuple[np.ndarray, np.ndarray]:

@@ -14,15 +14,18 @@ BIN = REPO_ROOT / 'bin'
 
 def read_tfrecord(path) -> List[bytes]:
   """Records of an uncompressed TFRecord file (framing only, no CRC check)."""
-  out = []
   with open(path, 'rb') as f:
-    while True:
-      header = f.read(12)
-      if not header:
-        return out
-      (length,) = struct.unpack('<Q', header[:8])
-      out.append(f.read(length))
-      f.read(4)
+    return read_tfrecord_bytes(f.read())
+
+
+def read_tfrecord_bytes(data: bytes) -> List[bytes]:
+  """Records of the bytes of an uncompressed TFRecord file (no CRC check)."""
+  out, offset = [], 0
+  while offset < len(data):
+    (length,) = struct.unpack('<Q', data[offset:offset + 8])
+    out.append(data[offset + 12:offset + 12 + length])
+    offset += 12 + length + 4
+  return out
 
 
 def multiset(records) -> collections.Counter:
@@ -43,3 +46,28 @@ def by_id(note_sequence_records) -> Dict[str, bytes]:
   for record in note_sequence_records:
     out[music_pb2.NoteSequence.FromString(record).id] = record
   return out
+
+
+def magenta_log_stats(log_text: str):
+  """(inputs, outputs, counters, non-empty histogram buckets) from the end of a
+  ``melody_rnn_create_dataset`` log (its "INFO:tensorflow:" lines)."""
+  prefix = 'INFO:tensorflow:'
+  lines = log_text.splitlines()
+  start = max(i for i, line in enumerate(lines)
+              if line.startswith(prefix + 'Processed '))
+  inputs, outputs = [int(w) for w in lines[start].split() if w.isdigit()]
+  counters, histograms, current = {}, {}, None
+  for line in lines[start + 1:]:
+    if line.startswith(prefix):
+      name, _, value = line[len(prefix):].rpartition(':')
+      if value.strip():
+        counters[name] = int(value)
+        current = None
+      else:
+        current = histograms.setdefault(name, {})
+    elif current is not None and line.startswith('  ['):
+      bucket, _, n = line.strip().rpartition(':')
+      current[bucket] = int(n)
+    else:
+      current = None
+  return inputs, outputs, counters, histograms

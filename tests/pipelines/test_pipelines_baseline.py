@@ -1,9 +1,9 @@
 """Compatibility with Magenta's own tools (run from ../shared/baseline).
 
 Magenta's convert_dir_to_note_sequences and melody_rnn_create_dataset run on
-the shared files and on a sample of the bundled corpus exported to MIDI; our
-pipelines must write the same records (compared by NoteSequence id, and as
-multisets of SequenceExamples).
+the shared files and on a sample of the bundled corpus exported to MIDI (the
+latter for every melody_rnn config); our pipelines must write the same records
+(compared by NoteSequence id, and as multisets of SequenceExamples).
 """
 
 import os
@@ -43,27 +43,32 @@ def magenta(shared_dir):
   return run
 
 
-def _compare(magenta, input_dir, tmp_path, name):
-  """Runs both sides on `input_dir`; returns (ours by id, theirs by id)."""
+def _compare(magenta, input_dir, tmp_path, name, configs=('basic_rnn',)):
+  """Runs both sides on `input_dir`; returns (ours by id, theirs by id,
+  Magenta's example count for the first config)."""
   theirs_ns = tmp_path / (name + '_magenta.tfrecord')
   magenta('convert_dir_to_note_sequences', '--input_dir=%s' % input_dir,
           '--output_file=%s' % theirs_ns)
   ours_ns = tmp_path / (name + '_ours.tfrecord')
   convert_pipeline.run(convert_pipeline.ConvertConfig(
       input_dir=str(input_dir), output_file=str(ours_ns)))
-  theirs_ds, ours_ds = tmp_path / (name + '_magenta_ds'), tmp_path / (
-      name + '_ours_ds')
-  # Both datasets from Magenta's NoteSequences, eval_ratio 0 (no random split).
-  magenta('melody_rnn_create_dataset', '--config=basic_rnn',
-          '--input=%s' % theirs_ns, '--output_dir=%s' % theirs_ds,
-          '--eval_ratio=0.0')
-  dataset_pipeline.run(dataset_pipeline.DatasetConfig(
-      input=str(theirs_ns), output_dir=str(ours_ds), eval_ratio=0.0))
-  theirs = lib.read_tfrecord(theirs_ds / 'training_melodies.tfrecord')
-  ours = lib.read_tfrecord(ours_ds / 'training_melodies.tfrecord')
-  assert lib.multiset(ours) == lib.multiset(theirs)
+  counts = []
+  for config in configs:
+    theirs_ds = tmp_path / ('%s_magenta_%s' % (name, config))
+    ours_ds = tmp_path / ('%s_ours_%s' % (name, config))
+    # Both datasets from Magenta's NoteSequences, eval_ratio 0 (no random split).
+    magenta('melody_rnn_create_dataset', '--config=%s' % config,
+            '--input=%s' % theirs_ns, '--output_dir=%s' % theirs_ds,
+            '--eval_ratio=0.0')
+    dataset_pipeline.run(dataset_pipeline.DatasetConfig(
+        input=str(theirs_ns), output_dir=str(ours_ds), eval_ratio=0.0,
+        config=config))
+    theirs = lib.read_tfrecord(theirs_ds / 'training_melodies.tfrecord')
+    ours = lib.read_tfrecord(ours_ds / 'training_melodies.tfrecord')
+    assert lib.multiset(ours) == lib.multiset(theirs), config
+    counts.append(len(theirs))
   return (lib.by_id(lib.read_tfrecord(ours_ns)),
-          lib.by_id(lib.read_tfrecord(theirs_ns)), len(theirs))
+          lib.by_id(lib.read_tfrecord(theirs_ns)), counts[0])
 
 
 def test_shared_files_match_magenta(shared_data, tmp_path, magenta):
@@ -97,7 +102,9 @@ def test_corpus_sample_matches_magenta(tmp_path, magenta):
   midi_dir = tmp_path / 'corpus_midi'
   assert midi_export.export_midi_files(str(ns_file), str(midi_dir)) == len(
       records) > 100
-  ours, theirs, examples = _compare(magenta, midi_dir, tmp_path, 'corpus')
+  ours, theirs, examples = _compare(
+      magenta, midi_dir, tmp_path, 'corpus',
+      configs=('basic_rnn', 'mono_rnn', 'lookback_rnn', 'attention_rnn'))
   assert ours == theirs
   assert examples > 30
 

@@ -275,11 +275,11 @@ def test_melody_stage_has_a_time_bound_per_record(fuzz_run, monkeypatch,
   from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
   real = melody_dataset.process_record
 
-  def hangs_on_english1(record, eval_ratio):
+  def hangs_on_english1(record, eval_ratio, config):
     if music_pb2.NoteSequence.FromString(record).filename == 'english1.mid':
       while True:
         time.sleep(0.005)
-    return real(record, eval_ratio)
+    return real(record, eval_ratio, config)
 
   monkeypatch.setattr(melody_dataset, 'process_record', hangs_on_english1)
   monkeypatch.setattr(limits, 'DEFAULT_MAX_SECONDS_PER_FILE', 5.0)
