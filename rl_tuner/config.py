@@ -2,7 +2,7 @@
 
 `bin/train_rl_tuner` turns its absl flags into an `RLTunerConfig`;
 `rl_tuner.rl.trainer.train_eval` takes one; the run's `config.json` stores one.
-Defaults are Magenta's `RLTuner` constructor defaults (interfaces.md §1), so
+Defaults are Magenta's `RLTuner` constructor defaults (see rl_tuner/README.md), so
 the original's script values (γ 0.5, λ 0.1, Boltzmann) live in
 `configs/q_paper.cfg` instead (fixes bug 6: one config, saved with the run).
 

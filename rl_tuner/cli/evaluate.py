@@ -2,7 +2,7 @@
 
 Generates compositions with every model (all batched in the graph), scores each
 note under the model's own prior Note RNN, and writes under --output_dir only:
-metrics.json (interfaces.md §4), metrics.md (the table printed at the end) and,
+metrics.json, metrics.md (the table printed at the end) and,
 with --save_compositions, compositions.npz (one int array [N, T] per model).
 
 Example:
@@ -34,7 +34,7 @@ flags.DEFINE_string('note_rnn_checkpoint', None,
                     'The untuned Note RNN: a run dir, checkpoint prefix or .mag bundle. '
                     'Default: the tuned runs\' prior, else the shipped model.')
 flags.DEFINE_enum('semantics', 'corrected', ['corrected', 'legacy'],
-                  'Statistic definitions (interfaces.md §3); legacy is what the paper used.')
+                  'Statistic definitions (rl_tuner/README.md); legacy is what the paper used.')
 flags.DEFINE_integer('num_compositions', 100000, 'Compositions per model.')
 flags.DEFINE_enum('policy', 'sample', ['sample', 'greedy'],
                   'sample: softmax at temperature 1 of the policy\'s logits (as the original '

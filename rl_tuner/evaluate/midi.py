@@ -3,7 +3,7 @@
 A composition is a row of encoded notes (0 = hold, 1 = note off, k >= 2 = MIDI
 pitch k + 46; the priming event excluded). It becomes a ``note_seq.Melody`` and
 then a NoteSequence exactly as the original RL Tuner writes its samples
-(``magenta_formats.md`` §5.2) but with the right pitches (bug 2): 4 steps per
+(Magenta's melody MIDI conventions) but with the right pitches (bug 2): 4 steps per
 quarter, 80 qpm, velocity 100, program 0, 220 ticks per quarter.
 
 Audio needs the Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``; without

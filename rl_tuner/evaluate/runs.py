@@ -1,6 +1,6 @@
 """``bin/evaluate_rl_tuner``'s library side: resolve models, evaluate, write the files.
 
-Who decides what (``interfaces.md`` §5): a tuned run's key, ``num_notes``, priming
+Who decides what (rl_tuner/README.md, "Evaluation"): a tuned run's key, ``num_notes``, priming
 and prior Note RNN come from its ``config.json``; an explicit flag that disagrees
 is an error naming the flag and the run. ``semantics``, ``policy``,
 ``num_compositions`` and ``seed`` are the evaluator's own. The ``note_rnn`` entry
@@ -25,7 +25,7 @@ from rl_tuner.evaluate import sampling
 from rl_tuner.policy import layout
 from rl_tuner.policy import priming as priming_lib
 
-# The run settings a tuned run's config.json decides (interfaces.md §5).
+# The run settings a tuned run's config.json decides (see rl_tuner/README.md).
 RUN_SETTINGS = ('key', 'num_notes', 'priming_mode', 'midi_primer', 'training_file_list',
                 'primer_melody', 'note_rnn_checkpoint')
 DEFAULT_SETTINGS = dict(key='C', num_notes=32, priming_mode='random_note', midi_primer=None,

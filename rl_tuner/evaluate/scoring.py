@@ -1,4 +1,4 @@
-"""One model's evaluation entry (``interfaces.md`` §4) and the side-by-side table.
+"""One model's evaluation entry (metrics.json, see rl_tuner/README.md) and the side-by-side table.
 
 ``evaluate_model`` generates compositions with a step model (a Note RNN or a tuned
 policy), scores every note under the model's own prior Note RNN, and adds the

@@ -4,11 +4,11 @@ Every function takes encoded compositions `x` int [B, T] (0 = hold / no event,
 1 = note off, k >= 2 = MIDI pitch k + 46; the priming event is not part of a
 composition) and answers, for each note t, a question about note t given notes
 0 .. t-1 of the same row: the original RL Tuner's "composition so far plus the
-candidate action" (rl_tuner.md §3.2). Loops run over T only, never over B, and
+candidate action" (rl_tuner/README.md). Loops run over T only, never over B, and
 the history-dependent detectors use scans or prefix sums instead of walking the
 history once per note.
 
-`semantics` is 'corrected' or 'legacy' (interfaces.md §3); it matters only for
+`semantics` is 'corrected' or 'legacy' (rl_tuner/README.md); it matters only for
 the interval classifier and the repetition detector. With 'legacy' the original
 labels index 0 NOTE_OFF and index 1 NO_EVENT (bug 1), and its in-key third
 ignores direction and key (bug 14).
@@ -30,7 +30,7 @@ NOTE_OFF = encoding.NOTE_OFF_INDEX
 FIRST_PITCH = encoding.FIRST_PITCH_INDEX
 NO_PITCH = -1  # "no previous pitch" in previous_pitch()
 
-# Interval classifier codes (rl_tuner.md §3.2 (7)). Codes >= 0 are semitones.
+# Interval classifier codes (rule 7 in rl_tuner/README.md). Codes >= 0 are semitones.
 NO_INTERVAL = 0.0
 REST_INTERVAL = -1.0
 HOLD_INTERVAL = -1.5
@@ -136,7 +136,7 @@ def interval_codes(x: np.ndarray, key: keys_lib.Key, semantics: str,
 
 
 def excessive_repeats(x: np.ndarray, semantics: str) -> np.ndarray:
-  """bool [B, T]: the repetition detector (rl_tuner.md §3.2 (3), interfaces §3).
+  """bool [B, T]: the repetition detector (rule 3 in rl_tuner/README.md).
 
   Walking back from note t, copies of the candidate count, specials set the
   "break" flag, and any other pitch stops the walk. A scan keeps, per row, the
@@ -321,7 +321,7 @@ def repeated_motif(x: np.ndarray, unique_pitches: np.ndarray,
                    bar_length: int = MOTIF_BAR_LENGTH) -> np.ndarray:
   """bool [B, T]: note t ends a motif whose exact bar_length events occur earlier.
 
-  "Earlier" means entirely before the motif's first note (rl_tuner.md §3.2 (6)).
+  "Earlier" means entirely before the motif's first note (rule 6).
   Each window is hashed exactly as a base-38 number (38^8 < 2^63).
   """
   batch, length = x.shape

@@ -4,7 +4,7 @@ The original RL Tuner hard-codes C major (`C_MAJOR_KEY`, tonic index 14 and the
 C, E and G note lists of its interval classifier). A `Key` derives the same sets
 for any major or natural-minor key, so that `parse_key('C')` reproduces the
 original's tables exactly (tested) and every other key is a transposition of
-them (rl_tuner.md §1.5):
+them (rl_tuner/README.md):
 
   in key       {NO_EVENT, NOTE_OFF} ∪ {i >= 2 : pitch class of i - tonic in degrees}
   tonic index  C_MAJOR_TONIC_INDEX + tonic pitch class (14 ... 25)

@@ -5,13 +5,12 @@ priming) -> float [B, T]` over encoded compositions x int [B, T] (0 = hold /
 no event, 1 = note off, k >= 2 = MIDI pitch k + 46; the priming event is not
 part of the composition). Entry [b, t] is the rule's unscaled reward (no λ) for
 note t given notes 0 .. t-1 of row b, i.e. what the original's
-`reward_<rule>(action)` returns at beat t (rl_tuner.md §3). The rules are
+`reward_<rule>(action)` returns at beat t (rl_tuner/README.md, "Rule constants"). The rules are
 registered in `REWARD_RULES`; `music_theory_reward` sums the rules of a
 `reward_mode` in the original's order so that `legacy` sums match it bit for bit.
 
 `semantics='legacy'` reproduces the original exactly (its hold/note-off label
-swap, bug 1, and its in-key third, bug 14); `'corrected'` follows
-interfaces.md §3. The differences are tabulated in rl_tuner/README.md.
+swap, bug 1, and its in-key third, bug 14); `'corrected'` follows The differences are tabulated in rl_tuner/README.md.
 """
 
 from typing import Callable, Dict, Iterable, Optional
@@ -28,7 +27,7 @@ LEGACY = mf.LEGACY
 SEMANTICS = mf.SEMANTICS
 DEFAULT_NUM_NOTES = 32
 
-# Rule constants (rl_tuner.md §3.2), named as in the original's keyword defaults.
+# Rule constants (rl_tuner/README.md), named as in the original's keyword defaults.
 KEY_PENALTY = -1.0
 TONIC_REWARD = 3.0
 FINAL_BAR_LENGTH = 4  # the tonic rule's "bar": the final bar starts at num_notes - 4
@@ -50,7 +49,7 @@ SCALE_IN_SCALE_REWARD = 0.01
 SCALE_NEXT_DEGREE_REWARD = 0.8
 NON_REPEATING_REWARD = 0.1
 
-# Interval code -> reward before INTERVAL_SCALER (rl_tuner.md §3.2 (7)); codes
+# Interval code -> reward before INTERVAL_SCALER (rule 7 in rl_tuner/README.md); codes
 # not listed (0, 1, 3, 6, 8, 10, 12) get 0, codes above an octave get -1.0.
 INTERVAL_BASE_REWARDS = {
     mf.REST_INTERVAL: 0.05,
@@ -324,7 +323,7 @@ def music_theory_reward(compositions, *, key='C', semantics: str = CORRECTED,
   """float64 [B, T]: the sum of the rules `reward_mode` uses, unscaled (no λ, no log p).
 
   For the modes in `MODES_WITH_LOG_P` the caller adds log p(a|s); all other
-  modes are λ times this alone (rl_tuner.md §3.1).
+  modes are λ times this alone (rl_tuner/README.md).
 
   Raises:
     ValueError: unknown reward_mode (listing the valid ones), or as

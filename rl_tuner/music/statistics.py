@@ -3,11 +3,11 @@
 `composition_stats` scores encoded compositions int [N, T] (0 = hold / no
 event, 1 = note off, k >= 2 = MIDI pitch k + 46; the priming event excluded) with
 the detectors of the reward rules, as the original's `compute_composition_stats`
-does note by note (rl_tuner.md §5.2), but vectorised over N and in chunks so
+does note by note (Magenta's `compute_composition_stats`), but vectorised over N and in chunks so
 that 100,000 compositions take seconds. `semantics='legacy'` reproduces the
 original's counts exactly (label swap, bug 1; the in-key-third counter slip,
 bug 4; direction-blind in-key third, bug 14); `'corrected'` follows
-interfaces.md §3. `mean_log_p` needs a model and is added by the evaluation.
+rl_tuner/README.md. `mean_log_p` needs a model and is added by the evaluation.
 """
 
 from typing import Dict, Optional
@@ -176,7 +176,7 @@ def stats_from_stat_dict(stat_dict: Dict[str, object], semantics: str) -> Dict[s
 
 def composition_stats(compositions, *, key='C', semantics: str = mf.CORRECTED,
                       chunk_size: int = CHUNK_SIZE) -> Dict[str, object]:
-  """The per-model statistics of metrics.json (interfaces.md §4), without mean_log_p.
+  """The per-model statistics of metrics.json, without mean_log_p.
 
   Args:
     compositions: int [N, T] encoded notes, column 0 = the first chosen note.

@@ -87,7 +87,7 @@ def read_evaluation(eval_dir: str) -> _Evaluation:
     raise FlagError('eval_dir', '%s: unreadable JSON (%s)' % (path, e)) from None
   if not isinstance(metrics, dict) or not all(
       isinstance(v, dict) for v in metrics.values()):
-    raise FlagError('eval_dir', '%s: not a metrics.json (interfaces.md §4)' % path)
+    raise FlagError('eval_dir', '%s: not a metrics.json' % path)
   compositions = {}
   npz = os.path.join(eval_dir, layout.COMPOSITIONS_NPZ)
   if os.path.isfile(npz):
@@ -110,7 +110,7 @@ def read_run(run_dir: str) -> _Run:
 
 
 def read_reward_curves(run_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-  """The reward scalars (interfaces.md §2 tags) of a run's TensorBoard events."""
+  """The reward scalars (the `reward/*` tags) of a run's TensorBoard events."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   wanted = {tag for tag, _ in plots.REWARD_TAGS}
   points = {tag: {} for tag in wanted}
@@ -333,7 +333,7 @@ def _tables_section(evaluations) -> str:
   parts = ['<h2>Metrics</h2>',
            '<p class="note">The paper\'s columns are its Table 1: 100,000 compositions per '
            'model, legacy semantics, sampled policy. <code>corrected</code> statistics follow '
-           'the fixed definitions (interfaces.md §3), so compare them with the paper only '
+           'the fixed definitions (rl_tuner/README.md), so compare them with the paper only '
            'in spirit.</p>']
   for ev in evaluations:
     parts.append('<h3>%s semantics <span class="note">(%s)</span></h3>'

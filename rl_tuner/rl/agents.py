@@ -1,4 +1,4 @@
-"""tf-agents agents for the RL Tuner's four algorithms (rl_tuner.md §4.2).
+"""tf-agents agents for the RL Tuner's four algorithms (rl_tuner/README.md, "RL core").
 
 `EpisodeDqnAgent` is the stock `DqnAgent` (MSE loss, Adam, per-tensor gradient
 clipping, soft target updates after every gradient step) trained on whole

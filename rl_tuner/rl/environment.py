@@ -9,7 +9,7 @@ observation is a dict
                                  RNN's carried state: the prior over the next action
   primer           int32 []      (primer-based priming only) the primer row in use
 
-Priming (interfaces.md §1): `random_note` draws o_0 (corrected: a pitch 2..37;
+Priming (see rl_tuner/README.md): `random_note` draws o_0 (corrected: a pitch 2..37;
 legacy: 0..36, bug 5); the primer modes run events 0..P-2 of a primer row through
 the prior from zero and observe event P-1 as o_0. An episode is FIRST, then
 `num_notes` steps, the last one LAST with discount 0 (bug 16 fixed).

@@ -1,7 +1,7 @@
 """The TD-target maths of Q, Ψ and G learning, and the ε schedule, as pure functions.
 
 Each `*_next_values` maps the target network's outputs at the next states,
-T(s', ·) [..., 38], to the bootstrap value V(s') [...] (rl_tuner.md §4.2):
+T(s', ·) [..., 38], to the bootstrap value V(s') [...] (rl_tuner/README.md, "RL core"):
 
   q, pure_rl   V = max_a' T(s', a')                 (plain max, not Double DQN: bug 18)
   psi          V = logsumexp_a' T(s', a')

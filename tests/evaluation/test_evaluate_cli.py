@@ -1,4 +1,4 @@
-"""bin/evaluate_rl_tuner end to end on a tiny N, and the run-settings rules of interfaces.md §5."""
+"""bin/evaluate_rl_tuner end to end on a tiny N, and the run-settings rules (who decides what)."""
 
 from pipelines.errors import FlagError
 import json

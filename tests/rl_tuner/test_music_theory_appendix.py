@@ -1,4 +1,4 @@
-"""Every test vector of rl_tuner.md Appendix A, in legacy semantics (λ = 1, no log p)."""
+"""Every test vector of the original RL Tuner's documented rules, in legacy semantics (λ = 1, no log p)."""
 
 import numpy as np
 import pytest

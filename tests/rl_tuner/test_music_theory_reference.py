@@ -1,7 +1,7 @@
 """The vectorised rules against a literal note-by-note reading of the specs.
 
-`reference_rewards` walks each composition note by note exactly as rl_tuner.md
-§3.2 (legacy) and interfaces.md §3 (corrected) describe the rules, with plain
+`reference_rewards` walks each composition note by note exactly as rl_tuner/README.md
+(legacy and corrected) describes the rules, with plain
 Python loops and the carried leap state, for any key. It shares no code with
 rl_tuner.music.features. Random compositions in several styles and keys must
 give the same rewards and interval codes in both semantics.

@@ -2,8 +2,8 @@
 
 Indices: 0 = hold, 1 = note off, k >= 2 = MIDI k + 46. In C major: 2/14/26 = C,
 6/18/30 = E, 9/21/33 = G, 16 = D4, 19 = F4, 23 = A4, 11 = A3, 15 = C#4.
-"legacy" vectors come from the original's behaviour (rl_tuner.md §3, Appendix A);
-"corrected" vectors from interfaces.md §3.
+"legacy" vectors come from the original's behaviour (the original's behaviour, checked against its code);
+"corrected" vectors from rl_tuner/README.md's corrected table.
 """
 
 import numpy as np
@@ -190,7 +190,7 @@ def test_repeated_motif_bonus_counts_distinct_pitches():
 
 # (7) Intervals ---------------------------------------------------------------------
 
-# Both semantics: prev -> a and the ×5 reward (rl_tuner.md Appendix A).
+# Both semantics: prev -> a and the ×5 reward (the original's documented test vectors).
 SHARED_INTERVALS = [
     ('c_to_g_in_key_fifth', 14, 21, 0.5),
     ('d_to_a_other_fifth', 16, 23, 0.1),
