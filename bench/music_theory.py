@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from rl_tuner.music import statistics
+from rl_tuner.music import statistics as composition_statistics
 from rl_tuner.music import rules
 
 
@@ -72,7 +72,7 @@ def main():
   big = melodies(args.stats_compositions, args.num_notes, seed=1)
   for semantics in rules.SEMANTICS:
     line = {'bench': 'composition_stats', 'shape': list(big.shape), 'semantics': semantics}
-    line.update(timed(lambda: statistics.composition_stats(big, key='C', semantics=semantics),
+    line.update(timed(lambda: composition_statistics.composition_stats(big, key='C', semantics=semantics),
                       max(1, args.repeats // 3)))
     print(json.dumps(line), flush=True)
 

@@ -203,8 +203,6 @@ def evaluate_step_model(step_model, prior, *, num_compositions, seed, save_to=No
   """Samples compositions, returns (bar figures + mean_log_p, seconds)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
-  from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
-  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
   t0 = time.perf_counter()
   priming, notes = sampling.generate_compositions(
       step_model, num_compositions, num_notes=FORCED['num_notes'],
@@ -219,8 +217,8 @@ def evaluate_step_model(step_model, prior, *, num_compositions, seed, save_to=No
 
 
 def composition_figures(notes) -> dict:
-  stats = statistics.composition_stats(notes, key=rules.parse_key(FORCED['key']),
-                                    semantics=EVAL_SEMANTICS)
+  from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
+  stats = statistics.composition_stats(notes, key=FORCED['key'], semantics=EVAL_SEMANTICS)
   return {k: (None if v is None else round(float(v), 6)) for k, v in stats.items()
           if not isinstance(v, dict)}
 

@@ -13,7 +13,7 @@ import shutil
 import struct
 import time
 import uuid
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 import apache_beam as beam
 import google_crc32c
@@ -74,7 +74,7 @@ def _register_optional_option_classes(args: Sequence[str]) -> None:
   # The Dask runner's options (e.g. --dask_client_address) exist only once its
   # module is imported; import it only when asked for (it pulls in dask).
   if any('dask' in arg.lower() for arg in args):
-    from apache_beam.runners.dask import dask_runner  # pylint: disable=g-import-not-at-top,unused-import
+    pass  # pylint: disable=g-import-not-at-top,unused-import
 
 
 def make_pipeline_options(beam_args: Sequence[str],

@@ -38,7 +38,6 @@ rl_tuner/README.md):
 
 import dataclasses
 import glob
-import json
 import logging
 import os
 import re
@@ -303,7 +302,6 @@ class RLTuner:
 
   def prime_internal_models(self) -> np.ndarray:
     """A `random_note` priming observation (one-hot [38]), as Magenta returns it."""
-    from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
     from rl_tuner.policy import priming as priming_lib  # pylint: disable=g-import-not-at-top
     note = priming_lib.random_priming_notes(1, semantics=self.semantics,
                                            seed=int(np.random.randint(2**31)))[0]

@@ -18,14 +18,14 @@ import os
 import sys
 import time
 
-_START = time.perf_counter()
-
 from absl import app
 from absl import flags
 
 from pipelines import errors
 from pipelines.errors import FlagError
 from rl_tuner.policy import priming as priming_lib
+
+_START = time.perf_counter()
 
 TOOL = 'evaluate_rl_tuner'
 FLAGS = flags.FLAGS

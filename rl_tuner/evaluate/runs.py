@@ -11,14 +11,12 @@ models are.
 
 from pipelines.errors import FlagError
 import dataclasses
-import json
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from pipelines import encoding
 from pipelines import files
 from rl_tuner.evaluate import scoring
 from rl_tuner.evaluate import sampling

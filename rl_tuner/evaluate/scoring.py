@@ -64,7 +64,7 @@ RUN_KEY = '_run'
 
 
 def evaluate_model(
-    step_model, prior, *, num_compositions: int, key: Union[str, 'music_theory.Key'] = 'C',
+    step_model, prior, *, num_compositions: int, key: Union[str, 'rules.Key'] = 'C',
     semantics: str = 'corrected', policy: str = 'sample', seed: int = 0,
     num_notes: int = 32, priming_mode: str = 'random_note',
     primers: Optional[np.ndarray] = None,

@@ -16,7 +16,6 @@ import pytest
 
 from rl_tuner.evaluate import runs as runs_lib
 from rl_tuner.evaluate import scoring
-from rl_tuner.evaluate import sampling
 from rl_tuner.music import statistics
 from rl_tuner.evaluate import midi as midi_lib
 from rl_tuner.report import pages as report_pages

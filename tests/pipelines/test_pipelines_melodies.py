@@ -3,7 +3,6 @@
 import collections
 import json
 
-import note_seq
 import numpy as np
 import pytest
 from note_seq import sequences_lib

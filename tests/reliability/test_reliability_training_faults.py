@@ -87,7 +87,6 @@ def _numeric_fields():
 
 
 def test_every_numeric_flag_rejects_out_of_range_values():
-  from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
   fields = _numeric_fields()
   assert len(fields) >= 20
   accepted = []
