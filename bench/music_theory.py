@@ -53,21 +53,12 @@ def main():
   parser.add_argument('--repeats', type=int, default=7)
   args = parser.parse_args()
   x = melodies(args.batch, args.num_notes, seed=0)
-  priming = np.arange(args.batch) % 37
   for semantics in rules.SEMANTICS:
     line = {'bench': 'reward_components', 'shape': list(x.shape), 'semantics': semantics}
     line.update(timed(lambda: rules.reward_components(
         x, key='C', semantics=semantics, num_notes=args.num_notes), args.repeats))
     print(json.dumps(line), flush=True)
 
-    def episode():
-      for t in range(args.num_notes):
-        rules.reward_of_last_note(x[:, :t + 1], key='C', semantics=semantics,
-                                         num_notes=args.num_notes, priming=priming)
-    line = {'bench': 'reward_of_last_note_episode', 'shape': list(x.shape),
-            'semantics': semantics, 'calls': args.num_notes}
-    line.update(timed(episode, max(1, args.repeats // 2)))
-    print(json.dumps(line), flush=True)
 
   big = melodies(args.stats_compositions, args.num_notes, seed=1)
   for semantics in rules.SEMANTICS:

@@ -203,34 +203,6 @@ def autocorrelation_prefix(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
 _TIE_TOLERANCE = 1e-9
 
 
-def autocorrelation_last(x: np.ndarray, lags: Sequence[int] = (1, 2, 3),
-                         threshold: Optional[float] = None) -> np.ndarray:
-  """float [B, len(lags)]: the last column of `autocorrelation_prefix`, bit for bit.
-
-  The same integer numerator and denominator over whole rows (the step-wise
-  reward needs only the newest note), and the same threshold-tie recomputation.
-  """
-  batch, n = x.shape
-  s1 = x.sum(axis=1)
-  s2 = (x * x).sum(axis=1)
-  denominator = n * (n * s2 - s1 * s1)
-  rho = np.empty((batch, len(lags)), dtype=np.float64)
-  with np.errstate(invalid='ignore', divide='ignore'):
-    for j, lag in enumerate(lags):
-      k = max(n - lag, 0)
-      products = (x[:, lag:lag + k] * x[:, :k]).sum(axis=1)
-      numerator = (n * n * products - n * s1 * (x[:, :k].sum(axis=1) +
-                                                x[:, lag:lag + k].sum(axis=1)) +
-                   k * s1 * s1)
-      rho[:, j] = np.where(denominator == 0, np.nan,
-                           numerator / np.where(denominator == 0, 1, denominator))
-    if threshold is not None:
-      near = (np.abs(np.abs(rho) - threshold) < _TIE_TOLERANCE).any(axis=1)
-      rows = np.nonzero(near)[0]
-      if rows.size:
-        rho[rows] = float_autocorrelation(x[rows], lags)
-  return rho
-
 
 def float_autocorrelation(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
   """float [B, len(lags)]: ρ of whole rows, step by step as rl_tuner_ops.autocorrelate."""
@@ -305,16 +277,6 @@ def window_codes(x: np.ndarray, bar_length: int = MOTIF_BAR_LENGTH) -> np.ndarra
     codes = codes * encoding.NUM_CLASSES + x[:, k:k + windows]
   return codes
 
-
-def repeated_motif_last(x: np.ndarray, unique_last: np.ndarray,
-                        bar_length: int = MOTIF_BAR_LENGTH) -> np.ndarray:
-  """bool [B]: the last column of `repeated_motif` (unique_last: its motif pitch counts)."""
-  length = x.shape[1]
-  if length < 2 * bar_length:
-    return np.zeros(x.shape[0], dtype=bool)
-  codes = window_codes(x, bar_length)
-  earlier = codes[:, :length - 2 * bar_length + 1]
-  return (unique_last >= MOTIF_MIN_UNIQUE_PITCHES) & np.any(earlier == codes[:, -1:], axis=1)
 
 
 def repeated_motif(x: np.ndarray, unique_pitches: np.ndarray,

@@ -174,9 +174,10 @@ class CompositionEnv(py_environment.PyEnvironment):
   def _step(self, action):
     action = np.asarray(action, np.int32).reshape(self._batch)
     self._compositions = np.concatenate([self._compositions, action[:, None]], axis=1)
-    mt = rules.reward_of_last_note(
+    # The rules score the whole composition so far; this step's reward is its newest note's.
+    mt = rules.music_theory_reward(
         self._compositions, key=self._key, semantics=self._semantics,
-        reward_mode=self._reward_mode, num_notes=self._num_notes, priming=self._first)
+        reward_mode=self._reward_mode, num_notes=self._num_notes, priming=self._first)[:, -1]
     reward = (self._scaler * np.asarray(mt, np.float64)).astype(np.float32)
     obs = self._observe(action)
     if self._compositions.shape[1] >= self._num_notes:

@@ -10,7 +10,8 @@ T(s', ·) [..., 38], to the bootstrap value V(s') [...] (rl_tuner/README.md, "RL
 and `*_targets` give y = r + γ·d·V with d the next step's discount (0 on LAST,
 bug 16). They are built from TensorFlow ops that also accept numpy arrays, so
 the agents call them inside their graphs and tests call them on hand-made
-arrays. The acting logits of g are G + log p_prior (`g_policy_logits`).
+arrays. The acting logits of g are G + log p_prior
+(`rl_tuner.policy.step_models.with_prior`).
 """
 
 import numpy as np
@@ -30,11 +31,6 @@ def psi_next_values(target_psi):
 def g_next_values(target_g, prior_log_probs):
   """log Σ_a' p_prior(a'|s') exp G(s', a'): [..., A], [..., A] -> [...]."""
   return tf.reduce_logsumexp(target_g + prior_log_probs, axis=-1)
-
-
-def g_policy_logits(g_values, prior_log_probs):
-  """G-learning acts on softmax(G + log p_prior), i.e. π ∝ p_prior·exp G."""
-  return g_values + prior_log_probs
 
 
 def _targets(rewards, discounts, gamma, next_values):

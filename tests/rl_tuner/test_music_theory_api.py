@@ -1,4 +1,4 @@
-"""reward_components / music_theory_reward / reward_of_last_note: modes, shapes, errors,
+"""reward_components / music_theory_reward: modes, shapes, errors,
 and corrected-semantics R_MT vectors worked out by hand."""
 
 import numpy as np
@@ -89,19 +89,6 @@ def test_default_components_are_the_nine_rules():
   assert tuple(parts) == mt.MUSIC_THEORY_RULES
 
 
-@pytest.mark.parametrize('semantics', mt.SEMANTICS)
-@pytest.mark.parametrize('mode', ['music_theory_all', 'scale', 'non_repeating'])
-def test_reward_of_last_note_is_the_column(semantics, mode):
-  x = _random_compositions(seed=5, batch=48)
-  priming = np.arange(len(x)) % 37
-  full = mt.music_theory_reward(x, key='C', semantics=semantics, reward_mode=mode,
-                                priming=priming)
-  for t in range(x.shape[1]):
-    last = mt.reward_of_last_note(x[:, :t + 1], key='C', semantics=semantics,
-                                  reward_mode=mode, priming=priming)
-    np.testing.assert_array_equal(last, full[:, t])
-
-
 def test_batch_rows_are_independent():
   x = _random_compositions(seed=7, batch=16)
   together = mt.music_theory_reward(x, semantics='legacy')
@@ -135,7 +122,3 @@ def test_unknown_rule():
   with pytest.raises(ValueError, match='unknown rules'):
     mt.reward_components([[14]], rules=['melody'])
 
-
-def test_reward_of_last_note_needs_a_note():
-  with pytest.raises(ValueError, match='newest note'):
-    mt.reward_of_last_note(np.zeros((2, 0), int))

@@ -30,12 +30,6 @@ def test_targets_apply_discount_and_terminal_mask():
                                                                          rel=1e-5)
 
 
-def test_g_policy_logits_add_the_prior():
-  g = np.array([[1.0, 2.0]])
-  prior = np.array([[-1.0, -3.0]])
-  assert np.asarray(targets.g_policy_logits(g, prior)).tolist() == [[0.0, -1.0]]
-
-
 @pytest.mark.parametrize('steps, expected', [(0, 1.0), (50, 0.55), (100, 0.1), (1000, 0.1)])
 def test_epsilon_anneals_linearly(steps, expected):
   assert targets.epsilon(steps, exploration_period=100) == pytest.approx(expected)
