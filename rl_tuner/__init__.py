@@ -1,7 +1,7 @@
 """rl_tuner stage: the RL Tuner on tf-agents.
 
 `rl_tuner.RLTuner` and `rl_tuner.default_dqn_hparams` are Magenta's RL Tuner
-class and hparams (rl_tuner/facade.py). They load lazily, so importing a pure
+class and hparams (rl_tuner/facade/). They load lazily, so importing a pure
 module such as `rl_tuner.music.rules` does not import TensorFlow.
 """
 

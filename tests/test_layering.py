@@ -1,8 +1,8 @@
 """Imports point one way, between stages and between the sub-packages of `rl_tuner`.
 
 Stages: bin -> rl_tuner -> note_rnn -> pipelines; no package imports bin, bench or tests.
-Within rl_tuner (bottom first): music, policy, evaluate, rl, report, then the top-level
-modules (config, facade, demo, cli). Each imports only those below it; the trainer (rl) may
+Within rl_tuner (bottom first): music, policy, evaluate, rl, report, then the top level
+(config, errors, demo, facade/, cli/). Each imports only those below it; the trainer (rl) may
 call evaluation for its final metrics.json, evaluation never imports the trainer.
 """
 

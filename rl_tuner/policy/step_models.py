@@ -22,6 +22,15 @@ from rl_tuner.policy import layout
 from rl_tuner.policy import run_dir as run_dir_lib
 
 
+def g_logits(g_values, prior_log_probs):
+  """g's acting logits: G-learning's π ∝ p_prior · exp G, i.e. softmax(G + log p_prior).
+
+  The one definition of how g acts: `WithPrior`, the collector and the tf-agents network
+  of the G agent all call it.
+  """
+  return g_values + prior_log_probs
+
+
 class WithPrior:
   """How g acts, everywhere: logits = G(s, ·) + log p_prior(· | s), both stepped together.
 
@@ -39,7 +48,8 @@ class WithPrior:
   def step(self, inputs, state):
     values, model_state = self.model.step(inputs, state[0])
     prior_logits, prior_state = self.prior.step(inputs, state[1])
-    return values + tf.nn.log_softmax(prior_logits, axis=-1), (model_state, prior_state)
+    return (g_logits(values, tf.nn.log_softmax(prior_logits, axis=-1)),
+            (model_state, prior_state))
 
 
 def with_prior(model, prior) -> WithPrior:

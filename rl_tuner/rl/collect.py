@@ -27,6 +27,7 @@ from pipelines import encoding
 from rl_tuner.rl import environment
 from rl_tuner.rl import targets
 from rl_tuner.policy import priming as priming_lib
+from rl_tuner.policy import step_models
 
 
 def episode_spec(collect_data_spec, num_notes: int):
@@ -124,7 +125,7 @@ class EpisodeCollector:
     def body(t, note, q_state, p_state, notes, log_probs):
       scores, prior_log_probs, q_state, p_state = observe(note, q_state, p_state)
       if self._add_prior:
-        scores = scores + prior_log_probs
+        scores = step_models.g_logits(scores, prior_log_probs)
       note = self._choose(scores, env_steps + tf.cast(t, tf.int64) * self._num_envs)
       return (t + 1, note, q_state, p_state, notes.write(t + 1, note),
               log_probs.write(t, prior_log_probs))

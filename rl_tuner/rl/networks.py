@@ -26,6 +26,7 @@ from tf_agents.trajectories import time_step as ts
 from note_rnn.model import lstm_cell_step
 from note_rnn.model import lstm_stack_step
 from pipelines import encoding
+from rl_tuner.policy import step_models
 
 
 def _zero_state(layer_sizes, batch_size):
@@ -167,7 +168,19 @@ class NoteRnnQNetwork(network.Network):
     x_all = tf.reshape(
         tf.matmul(tf.reshape(note, [-1, encoding.NUM_CLASSES]), self._cells[0].kernel),
         [batch, num_steps, -1])
+    hidden, state = self._unroll(x_all, first, start_state, state, num_steps)
+    values = tf.reshape(
+        tf.matmul(tf.reshape(hidden, [-1, self._layer_sizes[-1]]), self._dense.kernel)
+        + self._dense.bias, [batch, num_steps, encoding.NUM_CLASSES])
+    if not has_time:
+      values = values[:, 0]
+    return values, state
 
+  def _unroll(self, x_all, first, start_state, state, num_steps: int):
+    """Runs the cells over projected inputs [B, T, 4u]; the state resets on FIRST steps.
+
+    Returns (last layer's h [B, T, u], final state).
+    """
     def one_step(t, state):
       reset = first[:, t][:, None]
       state = tf.nest.map_structure(lambda s0, s: tf.where(reset, s0, s), start_state, state)
@@ -181,24 +194,18 @@ class NoteRnnQNetwork(network.Network):
 
     if num_steps == 1:
       state = one_step(0, state)
-      hidden = state[-1][0][:, None]
-    else:
-      # A graph loop rather than a Python one: tracing stays fast for long episodes.
-      def body(t, state, outputs):
-        state = one_step(t, state)
-        return t + 1, state, outputs.write(t, state[-1][0])
+      return state[-1][0][:, None], state
 
-      _, state, outputs = tf.while_loop(
-          lambda t, *_: t < num_steps, body,
-          (tf.constant(0), state, tf.TensorArray(tf.float32, size=num_steps)),
-          maximum_iterations=num_steps)
-      hidden = tf.transpose(outputs.stack(), [1, 0, 2])
-    values = tf.reshape(
-        tf.matmul(tf.reshape(hidden, [-1, self._layer_sizes[-1]]), self._dense.kernel)
-        + self._dense.bias, [batch, num_steps, encoding.NUM_CLASSES])
-    if not has_time:
-      values = values[:, 0]
-    return values, state
+    # A graph loop rather than a Python one: tracing stays fast for long episodes.
+    def body(t, state, outputs):
+      state = one_step(t, state)
+      return t + 1, state, outputs.write(t, state[-1][0])
+
+    _, state, outputs = tf.while_loop(
+        lambda t, *_: t < num_steps, body,
+        (tf.constant(0), state, tf.TensorArray(tf.float32, size=num_steps)),
+        maximum_iterations=num_steps)
+    return tf.transpose(outputs.stack(), [1, 0, 2]), state
 
 
 class PriorAddedNetwork(network.Network):
@@ -212,7 +219,7 @@ class PriorAddedNetwork(network.Network):
   def call(self, observation, step_type=None, network_state=(), training=False):
     values, state = self._g_network(observation, step_type=step_type,
                                     network_state=network_state, training=training)
-    return values + observation['prior_log_probs'], state
+    return step_models.g_logits(values, observation['prior_log_probs']), state
 
 
 def observation_spec(with_primer: bool) -> dict:

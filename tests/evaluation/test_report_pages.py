@@ -19,6 +19,7 @@ from rl_tuner.evaluate import scoring
 from rl_tuner.music import statistics
 from rl_tuner.evaluate import midi as midi_lib
 from rl_tuner.report import pages as report_pages
+from rl_tuner.report import tables as report_tables
 
 EVIL = '<script>alert("x")</script>'
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
@@ -152,7 +153,7 @@ def test_bad_compositions_npz_is_named(tmp_path):
 
 
 def test_non_numeric_metric_is_shown_not_fatal():
-  html = report_pages.metrics_table_html({'_run': {}, 'note_rnn': {'notes_in_motif': EVIL}})
+  html = report_tables.metrics_table_html({'_run': {}, 'note_rnn': {'notes_in_motif': EVIL}})
   assert EVIL not in html and html_escaped(EVIL) in html
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import rl_tuner
-from rl_tuner import facade
+from rl_tuner.music import statistics
 
 # The keys of Magenta's rl_tuner_eval_metrics stat dict.
 MAGENTA_STAT_KEYS = {
@@ -39,7 +39,7 @@ def test_magenta_stat_dict_counts_by_hand():
   # composition 1: F# held for the rest (not in key, no tonic start).
   scale = [14, 16, 18, 19, 21, 23, 25, 26]
   notes = np.array([scale * 4, [20] + [0] * 31])
-  stats = facade.magenta_stat_dict(notes, key='C', semantics='corrected')
+  stats = statistics.magenta_stat_dict(notes, key='C', semantics='corrected')
   assert MAGENTA_STAT_KEYS <= set(stats)
   assert stats['num_compositions'] == 2 and stats['total_notes'] == 64
   assert stats['num_starting_tonic'] == 1

@@ -1,101 +1,20 @@
-"""`rl_tuner.RLTuner`: Magenta's RL Tuner class, as a thin facade over this project.
+"""The `RLTuner` class (see the package docstring)."""
 
-A script or notebook written for `magenta.models.rl_tuner.rl_tuner.RLTuner`
-runs with only its import line changed:
-
-  from rl_tuner import RLTuner, default_dqn_hparams
-
-  rlt = RLTuner('/tmp/rlt', dqn_hparams=default_dqn_hparams(), algorithm='q',
-                reward_scaler=1.0, num_notes_in_melody=32)
-  rlt.train(num_steps=10000, exploration_period=5000)
-  rlt.generate_music_sequence(title='rltuner_sample')
-  stats = rlt.evaluate_music_theory_metrics(num_compositions=100)
-  rlt.save_model('my_model')
-
-Every constructor keyword and main method of Magenta's class is kept. Nothing
-is implemented twice: the constructor builds one `RLTunerConfig` (the settings
-`bin/train_rl_tuner` takes as flags), `train` calls `rl_tuner.rl.trainer.train_eval`
-on it with `output_dir` as the run dir (so a second `train` call resumes and
-adds `num_steps` more steps), generation and evaluation use the run's saved
-sampling policy (`rl_tuner.policy.saved_policy`) with `rl_tuner.evaluate.sampling` and
-`rl_tuner.music.statistics`, and checkpoints are the run dir's own.
-
-Where the facade deliberately differs from Magenta (each is also in
-rl_tuner/README.md):
-- Without `note_rnn_checkpoint_dir`/`_file` the shipped Note RNN is used
-  (Magenta downloads one over HTTP).
-- The exploration schedule counts environment steps over the whole run, so a
-  second `train` call does not restart it; evaluation never advances it (bug 15).
-- `stochastic_observations=True` samples the played note from softmax(scores)
-  and stores the note played (Magenta stores the argmax, bug 8): that is
-  Boltzmann exploration, which this maps to.
-- `summary_writer` is accepted but TensorBoard events always go to
-  `<output_dir>/tb` (the run dir layout); a writer object is not written to.
-- `semantics` ('corrected' by default, 'legacy' for the original's rewards and
-  statistics), `key` and `num_parallel_envs` (compositions collected together;
-  `train` rounds `num_steps` up to whole rounds of them) are ours.
-"""
-
-import dataclasses
-import glob
 import logging
 import os
-import re
 import shutil
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from pipelines import encoding
+from rl_tuner.facade.hparams import DqnHParams
+from rl_tuner.facade.hparams import default_dqn_hparams  # noqa: F401  (Magenta's API)
+from rl_tuner.facade import saved_runs
 from rl_tuner.policy import layout
 
 # Magenta's rl_tuner_ops.C_MAJOR_TONIC (an encoding index: MIDI 60).
 C_MAJOR_TONIC = encoding.C_MAJOR_TONIC_INDEX
-_SAVED_MODEL_PATTERN = re.compile(r'^(?P<name>.+)-(?P<step>\d+)$')
-
-
-@dataclasses.dataclass
-class DqnHParams:
-  """Magenta's `rl_tuner_ops.default_dqn_hparams()`, field for field.
-
-  Attribute access, `values()` and `parse('name=value,...')` work as on the
-  `HParams` object Magenta returns, so notebooks that tweak fields keep working.
-
-  Attributes:
-    random_action_probability: final ε of ε-greedy exploration.
-    store_every_nth: store one transition per this many steps (only 1 exists).
-    train_every_nth: environment steps per gradient step.
-    minibatch_size: transitions per gradient step.
-    discount_rate: γ.
-    max_experience: replay capacity in transitions.
-    target_network_update_rate: τ of the soft target update.
-  """
-  random_action_probability: float = 0.1
-  store_every_nth: int = 1
-  train_every_nth: int = 5
-  minibatch_size: int = 32
-  discount_rate: float = 0.95
-  max_experience: int = 100000
-  target_network_update_rate: float = 0.01
-
-  def values(self) -> Dict[str, Any]:
-    return dataclasses.asdict(self)
-
-  def parse(self, text: str) -> 'DqnHParams':
-    """Sets fields from 'name=value,name=value' (Magenta's HParams syntax)."""
-    for item in filter(None, (part.strip() for part in text.split(','))):
-      name, sep, value = item.partition('=')
-      if not sep or not hasattr(self, name.strip()):
-        raise ValueError('cannot parse hparam %r; valid names: %s'
-                         % (item, ', '.join(self.values())))
-      name = name.strip()
-      setattr(self, name, type(getattr(self, name))(value))
-    return self
-
-
-def default_dqn_hparams() -> DqnHParams:
-  """The DQN hyperparameters Magenta's RLTuner uses by default."""
-  return DqnHParams()
 
 
 class RLTuner:
@@ -329,7 +248,7 @@ class RLTuner:
         batch_size=1)
     self.composition = [int(n) for n in notes[0]]
     self.beat = length
-    path = _next_file_name(self.output_dir, title, 'mid')
+    path = saved_runs.next_file_name(self.output_dir, title, 'mid')
     midi_lib.write_midi(self.composition, path)
     logging.info('Wrote a melody to %s', path)
     if visualize_probs:
@@ -413,7 +332,7 @@ class RLTuner:
       The saved run dir.
     """
     directory = directory or self.output_dir
-    if not _is_run_dir(self.output_dir):
+    if not saved_runs.is_run_dir(self.output_dir):
       raise ValueError('save_model: nothing trained yet in %s (call train first)'
                        % self.output_dir)
     target = os.path.join(directory, '%s-%d' % (name, self.env_steps))
@@ -450,8 +369,8 @@ class RLTuner:
     del reward_file_name
     directory = directory or self.output_dir
     run_dir = (os.path.join(directory, checkpoint_name) if checkpoint_name
-               else _latest_saved_run(directory))
-    if run_dir is None or not _is_run_dir(run_dir):
+               else saved_runs.latest_saved_run(directory))
+    if run_dir is None or not saved_runs.is_run_dir(run_dir):
       raise FileNotFoundError('restore_from_directory: no saved model (a dir with config.json and checkpoints/) '
                               'in %s' % (run_dir or directory))
     saved = layout.read_run_config(run_dir)
@@ -462,7 +381,7 @@ class RLTuner:
                                                      self.algorithm))
     self._ensure_models()
     self._load_policy(run_dir)
-    match = _SAVED_MODEL_PATTERN.match(os.path.basename(os.path.normpath(run_dir)))
+    match = saved_runs.SAVED_MODEL_PATTERN.match(os.path.basename(os.path.normpath(run_dir)))
     self.env_steps = int(match.group('step')) if match else self.env_steps
     # Training continues from the restored model: its checkpoints become the run's.
     if os.path.abspath(run_dir) != os.path.abspath(self.output_dir):
@@ -478,35 +397,3 @@ class RLTuner:
         if os.path.lexists(src):
           (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst)
     return run_dir
-
-
-
-def _next_file_name(directory: str, name: str, extension: str) -> str:
-  """`<dir>/<name>.<ext>`, else `<name>1.<ext>`, ... (Magenta's get_next_file_name)."""
-  path = os.path.join(directory, '%s.%s' % (name, extension))
-  i = 0
-  while os.path.exists(path):
-    i += 1
-    path = os.path.join(directory, '%s%d.%s' % (name, i, extension))
-  return path
-
-
-def _latest_saved_run(directory: str) -> Optional[str]:
-  """The directory itself if it is a run dir, else its `<name>-<steps>` with most steps."""
-  if _is_run_dir(directory):
-    return directory
-  best, best_step = None, -1
-  for path in glob.glob(os.path.join(directory, '*-*')):
-    match = _SAVED_MODEL_PATTERN.match(os.path.basename(path))
-    if match and _is_run_dir(path):
-      step = int(match.group('step'))
-      if step > best_step or (step == best_step and os.path.getmtime(path) >
-                              os.path.getmtime(best)):
-        best, best_step = path, step
-  return best
-
-
-def _is_run_dir(path: str) -> bool:
-  """A tuned run (or a save_model copy of one): config.json and its checkpoints."""
-  return (os.path.isfile(os.path.join(path, layout.CONFIG_FILE))
-          and os.path.isdir(os.path.join(path, layout.CHECKPOINTS_DIR)))
