@@ -285,7 +285,8 @@ def test_train_rl_tuner_survives_kill_9_at_random_moments(tmp_path, tiny_prior):
   assert not [p for p in home.rglob('*') if p.is_file() and
               p != home / '.keras' / 'keras.json']
   from rl_tuner.policy import run_dir as run_dir_lib  # pylint: disable=g-import-not-at-top
-  allowed = set(run_dir_lib.OUTPUT_NAMES) | {run_dir_lib.LOCK_FILE}
+  from rl_tuner.policy import layout  # pylint: disable=g-import-not-at-top
+  allowed = set(layout.RUN_OUTPUTS) | {run_dir_lib.LOCK_FILE}
   assert set(os.listdir(run_dir)) <= allowed, os.listdir(run_dir)
 
 
