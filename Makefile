@@ -4,6 +4,7 @@
 setup:
 	@bash scripts/setup_system.sh
 	@bash scripts/setup_venv.sh
+	@bash scripts/setup_web.sh
 
 demo: setup
 	.venv/bin/python bin/demo
