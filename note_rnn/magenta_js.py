@@ -102,17 +102,19 @@ def resolve_source(checkpoint: Optional[str]) -> Source:
     FileNotFoundError: the path does not exist.
   """
   if checkpoint is None:
-    return Source(None, None, {'source': 'the shipped Note RNN (%s)'
-                                         % loading.DEFAULT_MODEL_NAME})
+    return Source(None, None, {'source': loading.default_model_dir(),
+                               'name': 'the shipped %s' % loading.DEFAULT_MODEL_NAME})
   path = os.path.expanduser(checkpoint)
   if not (os.path.exists(path) or os.path.exists(path + '.index')):
     raise FileNotFoundError('%s does not exist' % checkpoint)
   if not os.path.isdir(path):
-    return Source(path, None, {'source': os.path.abspath(path)})
+    return Source(path, None, {'source': os.path.abspath(path),
+                               'name': os.path.basename(path)})
   config = _read_json(os.path.join(path, CONFIG_FILE)) or {}
   default_out = os.path.join(path, DEFAULT_DIR_NAME)
   if 'algorithm' not in config:
-    return Source(path, default_out, {'source': os.path.abspath(path)})
+    return Source(path, default_out, {'source': os.path.abspath(path),
+                                      'name': _dir_name(path)})
   algorithm = str(config['algorithm'])
   if algorithm == 'g':
     raise ExportRefused(
@@ -124,7 +126,11 @@ def resolve_source(checkpoint: Optional[str]) -> Source:
     raise ExportRefused('%s: no %s/ with weights (it is written when training ends)'
                         % (checkpoint, RL_TUNER_EXPORT_DIR))
   return Source(export_dir, default_out, {'source': os.path.abspath(path),
-                                          'algorithm': algorithm})
+                                          'name': _dir_name(path), 'algorithm': algorithm})
+
+
+def _dir_name(path: str) -> str:
+  return os.path.basename(os.path.abspath(path))
 
 
 def _config_name(model, model_path: Optional[str]) -> Optional[str]:
