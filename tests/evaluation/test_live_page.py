@@ -165,6 +165,7 @@ def test_tuned_model_samples_like_itself_in_the_browser(shipped_js, tuned_run, t
         for c in (browser, python))
   (note_rnn_browser, note_rnn_python), (tuned_browser, tuned_python) = motif['m0'], motif['m1']
   message = 'notes in motif (browser, python): Note RNN %s, tuned %s' % (motif['m0'], motif['m1'])
+  print(message)
   assert tuned_python > note_rnn_python + 0.2, message  # the short run did tune
   assert abs(tuned_browser - tuned_python) < 0.07, message
   assert abs(note_rnn_browser - note_rnn_python) < 0.07, message
