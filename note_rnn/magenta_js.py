@@ -44,7 +44,7 @@ DEFAULT_DIR_NAME = 'magenta_js'
 SHARD_BYTES = 4 * 1024 * 1024  # tensorflowjs' and magenta.js's converter default
 MIN_PITCH = encoding.MIN_MIDI_PITCH  # 48
 MAX_PITCH = encoding.MAX_MIDI_PITCH - 1  # 83, inclusive as MelodyConverter counts
-RL_TUNER_EXPORT_DIR = 'note_rnn_export'  # rl_tuner.train.NOTE_RNN_EXPORT_DIR (no import cycle)
+RL_TUNER_EXPORT_DIR = 'note_rnn_export'  # rl_tuner.rl.trainer.NOTE_RNN_EXPORT_DIR (no import cycle)
 
 # Melody configs whose Note RNN magenta.js cannot run, and why (one line each).
 _UNSUPPORTED_CONFIGS = {

@@ -9,6 +9,11 @@ report says so and keeps everything else.
 Example:
   bin/make_report --run_dir=runs/q --eval_dir=out/eval_corrected \
       --eval_dir=out/eval_legacy --output_dir=out/report
+
+live.html, the play-it-live page, improvises in the browser with magenta.js: it offers each
+--magenta_js_dir and each --run_dir's magenta_js/ (bin/export_magenta_js writes them), plus the
+untuned Note RNN beside tuned models. It needs the vendored @magenta/music (make setup) and
+works from file:// (keep magentamusic.js beside it). --magenta_js_dir alone writes only live.html.
 """
 
 import os
@@ -32,6 +37,8 @@ flags.DEFINE_integer('num_samples', 3, 'Compositions per model to show and play.
 flags.DEFINE_integer('num_ab_pairs', 8, 'Pairs on the blind A/B page.')
 flags.DEFINE_integer('seed', 0, 'Seeds the generated samples and the A/B order.')
 flags.DEFINE_boolean('audio', True, 'Render WAVs with FluidSynth (when installed).')
+flags.DEFINE_multi_string('magenta_js_dir', [], 'A magenta.js MusicRNN dir written by '
+                          'bin/export_magenta_js, offered on live.html; repeat for several.')
 
 
 def _main(argv):
@@ -39,9 +46,9 @@ def _main(argv):
     raise FlagError('run_dir', 'unexpected arguments: %s' % ' '.join(argv[1:]))
   if not FLAGS.output_dir:
     raise FlagError('output_dir', 'is required')
-  if not FLAGS.run_dir and not FLAGS.eval_dir:
-    raise FlagError('run_dir', 'give at least one --run_dir or --eval_dir')
-  for name in ('run_dir', 'eval_dir'):
+  if not FLAGS.run_dir and not FLAGS.eval_dir and not FLAGS.magenta_js_dir:
+    raise FlagError('run_dir', 'give at least one --run_dir, --eval_dir or --magenta_js_dir')
+  for name in ('run_dir', 'eval_dir', 'magenta_js_dir'):
     for path in FLAGS[name].value:
       if not os.path.isdir(path):
         raise FlagError(name, 'no such directory: %s' % path)
@@ -53,6 +60,25 @@ def _main(argv):
     raise FlagError('seed', 'must be in [0, 2**32), got %d' % FLAGS.seed)
   if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
     raise FlagError('output_dir', 'exists and is not a directory: %s' % FLAGS.output_dir)
+  from rl_tuner.report import live_page  # pylint: disable=g-import-not-at-top
+  for path in FLAGS.magenta_js_dir:
+    try:
+      live_page.model_files(path)
+    except ValueError as e:
+      raise FlagError('magenta_js_dir', str(e)) from None
+  if FLAGS.run_dir or FLAGS.eval_dir:
+    _report()
+  try:
+    live = live_page.for_report(
+        FLAGS.output_dir, FLAGS.magenta_js_dir, FLAGS.run_dir, FLAGS.note_rnn_checkpoint,
+        log=lambda line: print(line, file=sys.stderr))
+  except (ValueError, FileNotFoundError) as e:
+    raise FlagError('magenta_js_dir', str(e)) from None
+  if live:
+    print(live)
+
+
+def _report():
   from rl_tuner.report import pages as report_pages  # pylint: disable=g-import-not-at-top
   config = report_pages.ReportConfig(
       output_dir=FLAGS.output_dir, run_dirs=list(FLAGS.run_dir),

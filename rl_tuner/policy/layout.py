@@ -11,6 +11,7 @@ A tuned run dir (written by `bin/train_rl_tuner`):
 | `tb/` | TensorBoard events |
 | `compositions/` | sample MIDI files |
 | `metrics.json`, `metrics.md` | the final evaluation |
+| `magenta_js/` | written by `bin/export_magenta_js`: the tuned model as a magenta.js `MusicRNN` checkpoint (removed by `--overwrite` with the rest) |
 
 An evaluation dir (`bin/evaluate_rl_tuner`): `metrics.json`, `metrics.md`, `compositions.npz`.
 
@@ -39,8 +40,10 @@ RUN_DIR_FORMAT = 'rl_tuner.run_dir/1'
 # What `--note_rnn_checkpoint` and config.json call the Note RNN shipped with the package.
 SHIPPED = 'shipped'
 # Everything a run writes under its directory (what `--overwrite` removes).
+MAGENTA_JS_DIR = 'magenta_js'  # note_rnn.magenta_js.DEFAULT_DIR_NAME
 RUN_OUTPUTS = (CONFIG_FILE, CHECKPOINTS_DIR, POLICY_DIR, POLICY_DIR + '.tmp',
-               NOTE_RNN_EXPORT_DIR, TB_DIR, METRICS_JSON, METRICS_MD, COMPOSITIONS_DIR)
+               NOTE_RNN_EXPORT_DIR, TB_DIR, METRICS_JSON, METRICS_MD, COMPOSITIONS_DIR,
+               MAGENTA_JS_DIR)
 
 
 def is_shipped(checkpoint: Optional[str]) -> bool:

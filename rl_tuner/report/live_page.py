@@ -28,6 +28,7 @@ import os
 import shutil
 from typing import Optional, Sequence
 
+from note_rnn import loading
 from note_rnn import magenta_js
 from rl_tuner.report import live_page_assets
 
@@ -90,6 +91,55 @@ def models_from_flags(magenta_js_dirs: Sequence[str] = (),
   return [describe(d) for d in dirs]
 
 
+def runs_note_rnn(run_dirs: Sequence[str]) -> Optional[str]:
+  """The Note RNN the runs tuned (their ``note_rnn_checkpoint``), or None for the shipped one."""
+  for run_dir in run_dirs:
+    try:
+      with open(os.path.join(run_dir, magenta_js.CONFIG_FILE)) as f:
+        value = json.load(f).get('note_rnn_checkpoint')
+    except (OSError, ValueError, AttributeError):
+      continue
+    if value and value != 'shipped':
+      return value
+  return None
+
+
+def for_report(output_dir: str, magenta_js_dirs: Sequence[str] = (),
+               run_dirs: Sequence[str] = (), note_rnn_checkpoint: Optional[str] = None,
+               log=print) -> Optional[str]:
+  """``bin/make_report``'s live.html: the given models, each run's ``magenta_js/``, and the
+  untuned Note RNN beside tuned ones (exported into ``output_dir/live_models/note_rnn``).
+
+  Returns:
+    the page's path, or None when there is nothing to offer or magenta.js is not vendored
+    (``log`` says which).
+
+  Raises:
+    ValueError: a ``--magenta_js_dir`` that is not a MusicRNN export (message names it).
+  """
+  models = models_from_flags(magenta_js_dirs, run_dirs)
+  if not models:
+    if run_dirs:
+      log('live.html left out: no run has a magenta_js/ (bin/export_magenta_js '
+          '--checkpoint=RUN_DIR writes one)')
+    return None
+  if vendored_bundle() is None:
+    log('live.html left out: magenta.js is not vendored (make setup vendors it with npm)')
+    return None
+  for m in models:
+    model_files(m.checkpoint_dir)  # fail on a bad directory before exporting anything
+  tuned = [bool((_read_spec(m.checkpoint_dir).get('rlTuner') or {}).get('algorithm'))
+           for m in models]
+  if all(tuned):
+    source = note_rnn_checkpoint or runs_note_rnn(run_dirs)
+    prior_dir = magenta_js.export_magenta_js(
+        source, os.path.join(output_dir, 'live_models', 'note_rnn'))
+    models.insert(0, describe(prior_dir, 'Note RNN (untuned): %s' % (
+        os.path.basename(source.rstrip('/')) if source else 'the shipped '
+        + loading.DEFAULT_MODEL_NAME)))
+  return write_live_page(models, output_dir)
+
+
 def _read_spec(checkpoint_dir: str) -> dict:
   path = os.path.join(checkpoint_dir, magenta_js.CONFIG_FILE)
   try:
@@ -135,7 +185,8 @@ def model_files(checkpoint_dir: str) -> dict:
 
 def _script_json(value) -> str:
   """JSON that cannot end its ``<script>`` element early."""
-  return json.dumps(value, separators=(',', ':')).replace('</', '<\\/').replace('<!--', '<\\!--')
+  text = json.dumps(value, separators=(',', ':'))
+  return text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
 
 def page_html(models: Sequence[LiveModel], title: str = 'RL Tuner: play it live') -> str:

@@ -27,8 +27,8 @@ from note_rnn import generate
 from note_rnn import magenta_js
 from note_rnn import sample as sample_lib
 from pipelines import encoding
-from rl_tuner import generation
-from rl_tuner import metrics
+from rl_tuner.evaluate import sampling as generation
+from rl_tuner.music import statistics as metrics
 from rl_tuner.report import live_page
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
