@@ -110,11 +110,12 @@ PAGE_JS = r"""
     return data.primers[Number(choice)].events;
   }
 
-  function draw(sequence, primerSteps) {
+  function draw(sequence, primerSteps, qpm) {
     var svg = $('roll');
     while (svg.firstChild) svg.removeChild(svg.firstChild);
+    // The visualizer counts pixels per second: 14 pixels per sixteenth-note step.
     visualizer = new mm.PianoRollSVGVisualizer(sequence, svg, {
-      noteHeight: 6, pixelsPerTimeStep: 40, noteRGB: '30, 90, 200',
+      noteHeight: 7, pixelsPerTimeStep: 14 * qpm * STEPS_PER_QUARTER / 60, noteRGB: '30, 90, 200',
       activeNoteRGB: '240, 84, 119'});
     // The continuation appears note by note as the player reaches it.
     sequence.notes.forEach(function (n, i) {
@@ -158,7 +159,7 @@ PAGE_JS = r"""
       return rnn.continueSequence(primer, steps, temperature > 0 ? temperature : undefined);
     }).then(function (continuation) {
       var full = appendShifted(primer, continuation, qpm);
-      draw(full, primer.totalQuantizedSteps);
+      draw(full, primer.totalQuantizedSteps, qpm);
       $('notes').textContent = JSON.stringify(continuation.notes.map(function (n) {
         return [n.pitch, n.quantizedStartStep, n.quantizedEndStep];
       }));
@@ -178,7 +179,9 @@ PAGE_JS = r"""
   // Presses play as a person would and reports what the piano roll shows once it has played.
   function selftestPlay(spec) {
     ['model', 'primer', 'temperature', 'steps', 'qpm'].forEach(function (name) {
-      if (spec[name] !== undefined) $(name).value = String(spec[name]);
+      if (spec[name] === undefined) return;
+      $(name).value = String(spec[name]);
+      $(name).dispatchEvent(new Event(name === 'temperature' ? 'input' : 'change'));
     });
     $('play').click();
     return lastPlay.then(function () {
