@@ -128,7 +128,21 @@ def tune_evaluate_report(output_dir: str, *, num_steps: int = DEFAULT_NUM_STEPS,
       report_pages.ReportConfig(output_dir=os.path.join(output_dir, 'report'), run_dirs=[run_dir],
                           eval_dirs=[eval_dirs['corrected'], eval_dirs['legacy']]),
       log=lambda line: log('      ' + line))
+  live = _live_page(run_dir, os.path.dirname(pages['report']), note_rnn_checkpoint,
+                    lambda line: log('      ' + line))
   log('      done in %.1f s' % (time.perf_counter() - start))
   return dict(run_dir=run_dir, eval_dir=eval_dirs['corrected'], report=pages['report'],
-              ab=pages['ab'], table=table)
+              ab=pages['ab'], live=live, table=table)
+
+
+def _live_page(run_dir: str, report_dir: str, note_rnn_checkpoint, log):
+  """Exports the tuned model for magenta.js and writes live.html beside the report (or None)."""
+  from note_rnn import magenta_js  # pylint: disable=g-import-not-at-top
+  from rl_tuner.report import live_page  # pylint: disable=g-import-not-at-top
+  if live_page.vendored_bundle() is None:
+    log('live.html left out: magenta.js is not vendored (make setup vendors it with npm)')
+    return None
+  magenta_js.export_magenta_js(run_dir)
+  return live_page.for_report(report_dir, run_dirs=[run_dir],
+                              note_rnn_checkpoint=note_rnn_checkpoint, log=log)
 

@@ -28,3 +28,10 @@ def test_tune_evaluate_report_chain(tmp_path):
   assert 'Legacy next to corrected' in page and '<img src="data:image/png' in page
   assert '| notes in motif |' in result['table']
   assert os.path.isfile(result['ab'])
+  from rl_tuner.report import live_page  # pylint: disable=g-import-not-at-top
+  if live_page.vendored_bundle() is None:
+    assert result['live'] is None
+  else:
+    assert result['live'] == os.path.join(os.path.dirname(result['report']), 'live.html')
+    assert os.path.isfile(os.path.join(str(tmp_path / 'demo'), 'q', 'magenta_js',
+                                       'weights_manifest.json'))
