@@ -112,9 +112,13 @@ def resolve_source(checkpoint: Optional[str]) -> Source:
                                'name': os.path.basename(path)})
   config = _read_json(os.path.join(path, CONFIG_FILE)) or {}
   default_out = os.path.join(path, DEFAULT_DIR_NAME)
-  if 'algorithm' not in config:
-    return Source(path, default_out, {'source': os.path.abspath(path),
-                                      'name': _dir_name(path)})
+  if 'algorithm' not in config or config.get('format') == model_lib.RUN_DIR_FORMAT:
+    # A Note RNN run dir; a tuned run's note_rnn_export/ also says which algorithm tuned it.
+    info = {'source': os.path.abspath(path), 'name': _dir_name(path)}
+    if config.get('algorithm'):
+      info.update(algorithm=str(config['algorithm']),
+                  name=_dir_name(config.get('tuned_run_dir') or path))
+    return Source(path, default_out, info)
   algorithm = str(config['algorithm'])
   if algorithm == 'g':
     raise ExportRefused(

@@ -136,6 +136,9 @@ def _check_greedy(page, model_id, checkpoint, model, tmp_path, backend='cpu'):
                 % (browser_choices[t], t, ours_choices[t], gap, result['top2'][t][2],
                    result['notes'], ours))
   assert len(ours) >= 2
+  gaps = [top[2] for top in result['top2']]
+  print('greedy continuation equal (%d notes); smallest magenta.js log-prob gap %.3g at step %d'
+        % (len(ours), min(gaps), int(np.argmin(gaps))))
 
 
 @pytest.mark.parametrize('backend', ['cpu', 'webgl'])

@@ -139,6 +139,10 @@ def test_tuned_run_exports_its_note_rnn_export(two_layer, tmp_path):
   spec = json.loads((run / 'magenta_js' / 'config.json').read_text())
   assert spec['rlTuner']['algorithm'] == 'psi' and spec['rlTuner']['name'] == 'run_psi'
   _assert_same_weights(magenta_js.load(out), two_layer)
+  # The note_rnn_export/ itself exports too, as the tuned model it is.
+  direct = magenta_js.export_magenta_js(str(run / 'note_rnn_export'), str(tmp_path / 'direct'))
+  assert json.loads(open(os.path.join(direct, 'config.json')).read())['rlTuner']['algorithm'] == (
+      'psi')
   # A second export replaces the first; a directory holding other files is never replaced.
   assert magenta_js.export_magenta_js(str(run)) == out
   (tmp_path / 'other').mkdir()
