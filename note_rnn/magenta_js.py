@@ -66,6 +66,10 @@ class ExportRefused(ValueError):
   """A model or run that magenta.js cannot run; the message is one line saying why."""
 
 
+class OutputDirError(ValueError):
+  """An output directory that cannot be written or must not be replaced."""
+
+
 @dataclasses.dataclass
 class Source:
   """What ``--checkpoint`` names, resolved.
@@ -237,11 +241,11 @@ def check_output_dir(output_dir: str) -> None:
   """Refuses to replace a directory that is neither empty nor a MusicRNN export."""
   if not os.path.isdir(output_dir):
     if os.path.exists(output_dir):
-      raise ValueError('%s exists and is not a directory' % output_dir)
+      raise OutputDirError('%s exists and is not a directory' % output_dir)
     return
   if os.listdir(output_dir) and (_read_json(os.path.join(output_dir, CONFIG_FILE))
                                  or {}).get('type') != 'MusicRNN':
-    raise ValueError('%s holds other files and is not a magenta.js export: choose an empty '
+    raise OutputDirError('%s holds other files and is not a magenta.js export: choose an empty '
                      'or new directory' % output_dir)
 
 
@@ -291,13 +295,14 @@ def export_magenta_js(checkpoint: Optional[str], output_dir: Optional[str] = Non
 
   Raises:
     ExportRefused: what magenta.js cannot run (one line).
-    ValueError: no ``output_dir`` for a source that is not a run dir.
+    OutputDirError: no ``output_dir`` for a source that is not a run dir, or one that holds
+      other files.
     FileNotFoundError: a missing source.
   """
   source = resolve_source(checkpoint)
   output_dir = output_dir or source.default_output_dir
   if not output_dir:
-    raise ValueError('--output_dir is needed when --checkpoint is not a run dir')
+    raise OutputDirError('is needed when --checkpoint is not a run dir')
   check_output_dir(output_dir)
   model = loading.load(source.model_path)
   check_exportable(model, source.model_path or loading.default_model_dir())

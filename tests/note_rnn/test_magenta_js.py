@@ -180,7 +180,7 @@ def test_refusals_are_one_line(two_layer, tmp_path):
   cases.append((e.value, 'not a plain stacked-LSTM'))
   for error, reason in cases:
     assert reason in str(error) and '\n' not in str(error), str(error)
-  with pytest.raises(ValueError, match='--output_dir is needed'):
+  with pytest.raises(magenta_js.OutputDirError, match='is needed when --checkpoint'):
     magenta_js.export_magenta_js(None)
 
 
@@ -192,5 +192,6 @@ def test_cli_refuses_g_in_one_line(two_layer, tmp_path):
       text=True, timeout=120)
   assert done.returncode == 2
   lines = [l for l in done.stderr.splitlines() if l.startswith('export_magenta_js:')]
-  assert len(lines) == 1 and 'refused' in lines[0] and 'prior' in lines[0], done.stderr
+  assert len(lines) == 1 and lines[0].startswith('export_magenta_js: --checkpoint: refused: ')
+  assert 'prior' in lines[0], done.stderr
   assert 'Traceback' not in done.stderr and not (g_run / 'magenta_js').exists()
