@@ -30,6 +30,7 @@ from note_rnn import sample as sample_lib
 from pipelines import encoding
 from rl_tuner.evaluate import sampling as generation
 from rl_tuner.music import statistics as metrics
+from rl_tuner.policy import priming as priming_lib
 from rl_tuner.report import live_page
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -170,7 +171,7 @@ def _events_from_notes(notes, steps):
 def test_tuned_model_samples_like_itself_in_the_browser(shipped_js, tuned_run, tmp_path):
   num = 200
   page = _page(tmp_path, [shipped_js, os.path.join(tuned_run, 'magenta_js')])
-  priming = generation.random_priming_notes(num, semantics='corrected', seed=3)
+  priming = priming_lib.random_priming_notes(num, semantics='corrected', seed=3)
   primers = [[int(p) + encoding.PITCH_INDEX_OFFSET] for p in priming]
   motif = {}
   for model_id, source in (('m0', None), ('m1', os.path.join(tuned_run, 'note_rnn_export'))):
