@@ -316,7 +316,8 @@ def _write_compositions(run_dir: str, config: config_lib.RLTunerConfig,
   os.makedirs(out_dir, exist_ok=True)
   for i, row in enumerate(notes):
     midi_lib.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
-        config.canonical_algorithm, i)), qpm=midi_lib.RL_TUNER_QPM)
+        config.canonical_algorithm, i)), qpm=midi_lib.RL_TUNER_QPM,
+                        chord_progression=config.chord_progression)
 
 
 def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step: int,
