@@ -229,3 +229,19 @@ def test_rule_statistics():
   stats = rule_api.rule_statistics(melodies, {'key': 1.0},
                                    rule_api.make_context(key='C', num_notes=4))
   assert stats == {'key': {'mean_reward': -0.5, 'nonzero_share': 0.5}}
+
+
+def test_sample_midi_carries_the_chords_under_the_melody(tmp_path):
+  from rl_tuner.evaluate import midi  # pylint: disable=g-import-not-at-top
+  import note_seq  # pylint: disable=g-import-not-at-top
+  notes = np.full(40, 14)  # 40 sixteenths of C4 note-ons
+  path = midi.write_midi(notes, str(tmp_path / 'x.mid'), chord_progression='C G7 Am')
+  sequence = note_seq.midi_file_to_note_sequence(path)
+  melody = [n for n in sequence.notes if n.instrument == 0]
+  harmony = sorted((round(n.start_time, 3), n.pitch) for n in sequence.notes
+                   if n.instrument == midi.CHORD_INSTRUMENT)
+  assert len(melody) == 40
+  bar = 16 * 60.0 / midi.RL_TUNER_QPM / 4
+  assert harmony == sorted([(0.0, p) for p in (36, 48, 52, 55)] +
+                           [(round(bar, 3), p) for p in (43, 50, 53, 55, 59)] +
+                           [(round(2 * bar, 3), p) for p in (45, 48, 52, 57)])

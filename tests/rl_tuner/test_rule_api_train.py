@@ -114,9 +114,7 @@ def test_evaluation_of_a_user_rule_run_needs_the_module_flag(tmp_path, tiny_note
   values = _tiny(run, tiny_note_rnn, num_steps=64, final_eval_compositions=0,
                  num_midi_compositions=0, reward_rule_module=rule_file,
                  reward_rules='test_high_notes:1')
-  out = subprocess.run([sys.executable, TRAIN] + _flags(values), capture_output=True,
-                       text=True, env=_env(), timeout=600)
-  assert out.returncode == 0, out.stderr[-2000:]
+  trainer.train_eval(config_lib.RLTunerConfig(**values), log=lambda _: None)
   base = [sys.executable, EVALUATE, '--run_dir=%s' % run, '--num_compositions=8',
           '--output_dir=%s' % (tmp_path / 'eval')]
   out = subprocess.run(base, capture_output=True, text=True, env=_env(), timeout=600)
@@ -176,3 +174,17 @@ def test_user_rule_run_survives_kill_9(tmp_path, tiny_note_rnn, rule_file):
   assert out.returncode == 0, out.stderr[-2000:]
   assert 'restored' in out.stdout + out.stderr
   assert 'done: 1536 env steps' in out.stdout
+
+
+def test_facade_takes_reward_rules_and_a_rule_module(tmp_path, rule_file):
+  import rl_tuner  # pylint: disable=g-import-not-at-top
+  rlt = rl_tuner.RLTuner(str(tmp_path / 'facade'), reward_rules={'test_high_notes': 2.0,
+                                                                 'key': 1},
+                         reward_rule_module=rule_file, chord_progression='C G Am F',
+                         initialize_immediately=False)
+  assert rlt.config.effective_reward_rules == {'test_high_notes': 2.0, 'key': 1.0,
+                                               'chord_tone': 1.0}
+  assert rlt.config.reward_rule_module == rule_file
+  with pytest.raises(FlagError, match='unknown reward rule'):
+    rl_tuner.RLTuner(str(tmp_path / 'bad'), reward_rules={'test_nobody_registered': 1.0},
+                     initialize_immediately=False)
