@@ -144,6 +144,8 @@ def _run_reward_rules(run_dir: str, run_config: Dict[str, Any]) -> Dict[str, flo
   if isinstance(weights, dict) and all(isinstance(w, (int, float)) for w in weights.values()):
     return {str(n): float(w) for n, w in weights.items()}
   mode = run_config.get('effective_reward_mode') or run_config.get('reward_mode')
+  if mode is None:  # the default of every algorithm: the nine rules of R_MT
+    mode = 'music_theory_all'
   if mode in rules.REWARD_MODE_RULES:
     return rule_api.mode_rule_weights(mode)
   raise FlagError('run_dir', '%s: neither effective_reward_rules nor a known reward mode'
@@ -253,8 +255,9 @@ def run_evaluation(config: EvaluationConfig,
   cache = _ModelCache()
   result = {scoring.RUN_KEY: dict(semantics=config.semantics, policy=config.policy,
                                      num_compositions=config.num_compositions,
-                                     seed=config.seed, reward_rules=reward_rules,
-                                     chord_progression=models[0].settings['chord_progression'])}
+                                     seed=config.seed, reward_rules=reward_rules)}
+  if models[0].settings['chord_progression']:
+    result[scoring.RUN_KEY]['chord_progression'] = models[0].settings['chord_progression']
   compositions = {}
   for spec in models:
     start = time.perf_counter()
