@@ -14,7 +14,7 @@ import dataclasses
 import math
 import os
 import typing
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from pipelines.errors import FlagError
 from rl_tuner.policy import layout
@@ -68,6 +68,16 @@ class RLTunerConfig:
       None, 'Which music-theory rules make R_MT and whether log p is added. Default: '
       'music_theory_all for q/psi, music_theory_only for g/pure_rl.', REWARD_MODE_NAMES)
   reward_scaler: float = setting(1.0, 'λ = 1/c, the weight of the music-theory reward.')
+  reward_rules: Optional[str] = setting(
+      None, 'The rules of R_MT and their weights, name:weight,... (e.g. key:1,tonic:1,'
+      'repetition:1); replaces the rule set of --reward_mode. log p is added for q and psi, '
+      'not for g and pure_rl. Default: the rules of --reward_mode, each weighing 1.')
+  reward_rule_module: Optional[str] = setting(
+      None, 'A .py file or dotted module whose import registers your own rules with '
+      '@rl_tuner.reward_rule (this runs its code).')
+  chord_progression: Optional[str] = setting(
+      None, 'Chords, one per 16-step bar, repeated, e.g. "C G Am F" (note-seq chord '
+      'symbols); adds the chord_tone rule (weight 1) unless --reward_rules names it.')
   # Episodes.
   num_notes: int = setting(32, 'Notes per composition (one episode).')
   priming_mode: str = setting('random_note', 'How each composition starts.', PRIMING_MODES)
@@ -118,6 +128,25 @@ class RLTunerConfig:
     if self.canonical_algorithm in ALGORITHMS_WITHOUT_LOG_P:
       return 'music_theory_only'
     return 'music_theory_all'
+
+  @property
+  def effective_reward_rules(self) -> Dict[str, float]:
+    """{rule: weight} of R_MT: --reward_rules, else --reward_mode's rules (+ chord_tone)."""
+    from rl_tuner.music import rule_api  # pylint: disable=g-import-not-at-top
+    if self.reward_rules:
+      weights = rule_api.parse_rule_weights(self.reward_rules)
+    else:
+      weights = rule_api.mode_rule_weights(self.effective_reward_mode)
+    if self.chord_progression and 'chord_tone' not in weights:
+      weights['chord_tone'] = 1.0
+    return weights
+
+  @property
+  def reward_adds_log_p(self) -> bool:
+    """Whether r = λ·R_MT + log p: by the algorithm with --reward_rules, else by the mode."""
+    if self.reward_rules:
+      return self.canonical_algorithm not in ALGORITHMS_WITHOUT_LOG_P
+    return self.effective_reward_mode in MODES_WITH_LOG_P
 
   @property
   def episodes_per_batch(self) -> int:
@@ -282,6 +311,9 @@ def _first_problem(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
         '--reward_mode=%s adds log p(a|s), but --algorithm=%s uses r = λ·R_MT only '
         '(its prior enters through the target); use a mode without log p, e.g. '
         'music_theory_only' % (c.reward_mode, c.algorithm))
+  problem = _reward_rule_problem(c)
+  if problem:
+    return problem
   if c.exploration_mode not in EXPLORATION_MODES:
     return 'exploration_mode', 'must be one of %s, got %r' % (
         ', '.join(EXPLORATION_MODES), c.exploration_mode)
@@ -292,6 +324,24 @@ def _first_problem(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
     if not ok:
       return name, '%s, got %r' % (message, getattr(c, name))
   return _validate_inputs(c)
+
+
+def _reward_rule_problem(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
+  """Loads --reward_rule_module (the user's code) and checks the rules and chords."""
+  from rl_tuner.music import chords  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import rule_api  # pylint: disable=g-import-not-at-top
+  try:
+    if c.reward_rule_module:
+      rule_api.load_rule_module(c.reward_rule_module)
+    if c.chord_progression:
+      chords.parse_progression(c.chord_progression)
+    weights = c.effective_reward_rules
+    rule_api.check_rules_known(weights, c.reward_rule_module)
+  except FlagError as e:
+    return e.flag, e.message
+  if 'chord_tone' in weights and not c.chord_progression:
+    return 'chord_progression', 'is required by the chord_tone rule (e.g. "C G Am F")'
+  return None
 
 
 def _validate_inputs(c: RLTunerConfig) -> Optional[Tuple[str, str]]:

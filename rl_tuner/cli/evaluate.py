@@ -57,10 +57,20 @@ flags.DEFINE_string('training_file_list', None,
 flags.DEFINE_list('primer_melody', None,
                   'Melody events for --priming_mode=primer_melody, e.g. "[60, -2, 62]".')
 
+flags.DEFINE_string('reward_rule_module', None,
+                    'A .py file or dotted module registering your own reward rules with '
+                    '@rl_tuner.reward_rule (this runs its code). Needed to evaluate a run '
+                    'trained with --reward_rule_module; a run dir\'s module is never imported '
+                    'without this flag.')
+flags.DEFINE_string('chord_progression', None,
+                    'Chords, one per 16-step bar, e.g. "C G Am F" (Note RNN alone; tuned '
+                    'runs use their own): adds the chord_tone statistics.')
+
 _MAX_COMPOSITIONS = 2000000  # notes and log p of 2M x 32 take 0.5 GB
 _MAX_BATCH = 65536
 _RUN_SETTING_FLAGS = ('key', 'num_notes', 'priming_mode', 'midi_primer',
-                      'training_file_list', 'primer_melody', 'note_rnn_checkpoint')
+                      'training_file_list', 'primer_melody', 'note_rnn_checkpoint',
+                      'chord_progression')
 
 
 def _explicit_settings():
@@ -123,9 +133,14 @@ def _main(argv):
       output_dir=FLAGS.output_dir, run_dirs=list(FLAGS.run_dir),
       explicit=_explicit_settings(), semantics=FLAGS.semantics, policy=FLAGS.policy,
       num_compositions=FLAGS.num_compositions, seed=FLAGS.seed,
-      save_compositions=FLAGS.save_compositions, batch_size=FLAGS.batch_size)
+      save_compositions=FLAGS.save_compositions, batch_size=FLAGS.batch_size,
+      reward_rule_module=FLAGS.reward_rule_module)
+  if FLAGS.chord_progression:
+    from rl_tuner.music import chords  # pylint: disable=g-import-not-at-top
+    chords.parse_progression(FLAGS.chord_progression)
   try:
-    runs_lib.resolve_models(config)  # every conflict before anything is loaded
+    # every conflict, and every run's rules, before anything is loaded
+    runs_lib.active_rules(config, runs_lib.resolve_models(config))
     _check_writable(FLAGS.output_dir)
     result = runs_lib.run_evaluation(
         config, log=lambda line: print(line, file=sys.stderr, flush=True))

@@ -39,6 +39,8 @@ flags.DEFINE_integer('seed', 0, 'Seeds the generated samples and the A/B order.'
 flags.DEFINE_boolean('audio', True, 'Render WAVs with FluidSynth (when installed).')
 flags.DEFINE_multi_string('magenta_js_dir', [], 'A magenta.js MusicRNN dir written by '
                           'bin/export_magenta_js, offered on live.html; repeat for several.')
+flags.DEFINE_boolean('render_chords', False, 'Play the runs\' --chord_progression under each '
+                     'sample (MIDI and audio), so the melody is heard over its harmony.')
 
 
 def _main(argv):
@@ -84,7 +86,7 @@ def _report():
       output_dir=FLAGS.output_dir, run_dirs=list(FLAGS.run_dir),
       eval_dirs=list(FLAGS.eval_dir), note_rnn_checkpoint=FLAGS.note_rnn_checkpoint,
       num_samples=FLAGS.num_samples, num_ab_pairs=FLAGS.num_ab_pairs, seed=FLAGS.seed,
-      render_audio=FLAGS.audio)
+      render_audio=FLAGS.audio, render_chords=FLAGS.render_chords)
   try:
     paths = report_pages.build_report(config, log=lambda line: print(line, file=sys.stderr))
   except OSError as e:

@@ -9,6 +9,10 @@ Example:
   bin/train_rl_tuner --flagfile=configs/q.cfg --output_dir=runs/q \\
       --final_eval_compositions=10000
 
+Your own reward rules (README "Write your own rule"):
+  bin/train_rl_tuner --flagfile=configs/q_fast.cfg --output_dir=runs/penta \\
+      --reward_rule_module=examples/my_rules.py --reward_rules=pentatonic:2,repetition:1
+
 Every flag but --primer_midi is a field of `rl_tuner.config.RLTunerConfig`, which holds its
 default and help. The defaults are Magenta's RLTuner constructor defaults (γ 0.95, λ 1.0,
 ε-greedy 1.0 → 0.1, train every 5 steps, batch 32, replay 100k, Adam 1e-3, τ 0.01);

@@ -23,6 +23,10 @@ import numpy as np
 from pipelines import encoding
 
 RL_TUNER_QPM = 80.0
+CHORD_BASS_PITCH = 36  # + root pitch class
+CHORD_TONES_PITCH = 48  # + each chord tone's pitch class
+CHORD_VELOCITY = 60
+CHORD_INSTRUMENT = 1
 SOUNDFONT_ENV = 'RL_TUNER_SOUNDFONT'
 SOUNDFONT_CANDIDATES = ('/usr/share/sounds/sf2/FluidR3_GM.sf2',
                         '/usr/share/sounds/sf2/default-GM.sf2',
@@ -37,20 +41,59 @@ class AudioUnavailable(RuntimeError):
 
 
 def to_note_sequence(notes: Sequence[int], *, qpm: float = RL_TUNER_QPM,
-                     title: Optional[str] = None):
-  """One composition [T] -> NoteSequence (MIDI pitch = index + 46)."""
+                     title: Optional[str] = None,
+                     chord_progression: Optional[str] = None):
+  """One composition [T] -> NoteSequence (MIDI pitch = index + 46).
+
+  With `chord_progression` ('C G Am F': one chord per 16-step bar, repeated) the
+  chords are added under the melody (`add_chords`).
+  """
   import note_seq  # pylint: disable=g-import-not-at-top
   events = encoding.index_to_event(np.asarray(notes, np.int64)).tolist()
   sequence = note_seq.Melody(events).to_sequence(qpm=qpm)
   if title:
     sequence.sequence_metadata.title = title
+  if chord_progression:
+    add_chords(sequence, chord_progression, len(events), qpm=qpm)
   return sequence
 
 
-def write_midi(notes: Sequence[int], path: str, *, qpm: float = RL_TUNER_QPM) -> str:
-  """Writes one composition as a MIDI file; returns the path."""
+def add_chords(sequence, chord_progression: str, num_steps: int, *,
+               qpm: float = RL_TUNER_QPM) -> None:
+  """Adds one sustained chord per bar (instrument 1, program 0, velocity 60): the root in
+  MIDI 36-47 and every chord tone in 48-59, below the melody; and a chord-symbol
+  annotation per bar, as Magenta's lead sheets carry them."""
   import note_seq  # pylint: disable=g-import-not-at-top
-  note_seq.sequence_proto_to_midi_file(to_note_sequence(notes, qpm=qpm), path)
+  from note_seq import chord_symbols_lib  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import chords as chords_lib  # pylint: disable=g-import-not-at-top
+  figures = chords_lib.parse_progression(chord_progression)
+  step_seconds = 60.0 / qpm / encoding.STEPS_PER_QUARTER
+  bars = -(-int(num_steps) // chords_lib.STEPS_PER_BAR)
+  for bar in range(bars):
+    figure = figures[bar % len(figures)]
+    start = bar * chords_lib.STEPS_PER_BAR * step_seconds
+    end = min(bar + 1, num_steps / chords_lib.STEPS_PER_BAR) * (
+        chords_lib.STEPS_PER_BAR * step_seconds)
+    sequence.text_annotations.add(
+        time=start, text=figure,
+        annotation_type=note_seq.NoteSequence.TextAnnotation.CHORD_SYMBOL)
+    if figure == chords_lib.NO_CHORD:
+      continue
+    root = chord_symbols_lib.chord_symbol_root(figure)
+    pitches = [CHORD_BASS_PITCH + root] + sorted(
+        CHORD_TONES_PITCH + pc for pc in chords_lib.chord_pitch_classes(figure))
+    for pitch in pitches:
+      sequence.notes.add(pitch=pitch, start_time=start, end_time=end,
+                         velocity=CHORD_VELOCITY, instrument=CHORD_INSTRUMENT, program=0)
+  sequence.total_time = max(sequence.total_time, num_steps * step_seconds)
+
+
+def write_midi(notes: Sequence[int], path: str, *, qpm: float = RL_TUNER_QPM,
+               chord_progression: Optional[str] = None) -> str:
+  """Writes one composition (and, given a progression, its chords) as MIDI; returns the path."""
+  import note_seq  # pylint: disable=g-import-not-at-top
+  note_seq.sequence_proto_to_midi_file(
+      to_note_sequence(notes, qpm=qpm, chord_progression=chord_progression), path)
   return path
 
 

@@ -25,10 +25,10 @@ from rl_tuner.policy import priming as priming_lib
 
 # The run settings a tuned run's config.json decides (see rl_tuner/README.md).
 RUN_SETTINGS = ('key', 'num_notes', 'priming_mode', 'midi_primer', 'training_file_list',
-                'primer_melody', 'note_rnn_checkpoint')
+                'primer_melody', 'note_rnn_checkpoint', 'chord_progression')
 DEFAULT_SETTINGS = dict(key='C', num_notes=32, priming_mode='random_note', midi_primer=None,
                         training_file_list=None, primer_melody=None,
-                        note_rnn_checkpoint=None)
+                        note_rnn_checkpoint=None, chord_progression=None)
 
 
 @dataclasses.dataclass
@@ -47,6 +47,8 @@ class EvaluationConfig:
   seed: int = 1
   save_compositions: bool = False
   batch_size: int = sampling.DEFAULT_BATCH_SIZE
+  # Imported (the user's code) so that runs' own rules can be re-loaded by name.
+  reward_rule_module: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -56,6 +58,8 @@ class ModelSpec:
   settings: Dict[str, Any]
   run_dir: Optional[str] = None  # None: the untuned Note RNN
   algorithm: Optional[str] = None
+  reward_rules: Dict[str, float] = dataclasses.field(default_factory=dict)
+  reward_rule_module: Optional[str] = None  # as the run's config.json names it
 
 
 
@@ -113,7 +117,9 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
                                                         run_dir))
     names[name] = run_dir
     runs.append(ModelSpec(name=name, settings=settings, run_dir=run_dir,
-                          algorithm=run_config.get('algorithm')))
+                          algorithm=run_config.get('algorithm'),
+                          reward_rules=_run_reward_rules(run_dir, run_config),
+                          reward_rule_module=run_config.get('reward_rule_module')))
   base = dict(DEFAULT_SETTINGS)
   if runs:
     first = runs[0]
@@ -130,6 +136,55 @@ def resolve_models(config: EvaluationConfig) -> List[ModelSpec]:
   return [ModelSpec(name=scoring.NOTE_RNN_NAME, settings=base)] + runs
 
 
+def _run_reward_rules(run_dir: str, run_config: Dict[str, Any]) -> Dict[str, float]:
+  """The {rule: weight} a run used (older runs: their reward mode's rules)."""
+  from rl_tuner.music import rule_api  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
+  weights = run_config.get('effective_reward_rules')
+  if isinstance(weights, dict) and all(isinstance(w, (int, float)) for w in weights.values()):
+    return {str(n): float(w) for n, w in weights.items()}
+  mode = run_config.get('effective_reward_mode') or run_config.get('reward_mode')
+  if mode is None:  # the default of every algorithm: the nine rules of R_MT
+    mode = 'music_theory_all'
+  if mode in rules.REWARD_MODE_RULES:
+    return rule_api.mode_rule_weights(mode)
+  raise FlagError('run_dir', '%s: neither effective_reward_rules nor a known reward mode'
+                  % os.path.join(run_dir, 'config.json'))
+
+
+def active_rules(config: EvaluationConfig, models: Sequence[ModelSpec]) -> Dict[str, float]:
+  """The rules every model is measured by: the union of the runs' rules (first weight
+  wins), else R_MT's nine; chord_tone is added with a chord progression.
+
+  Imports --reward_rule_module (never a module a run dir names) and checks each run's
+  rules are registered.
+
+  Raises:
+    FlagError: a run's rule is not registered (one line naming rule and module).
+  """
+  from rl_tuner.music import rule_api  # pylint: disable=g-import-not-at-top
+  if config.reward_rule_module:
+    rule_api.load_rule_module(config.reward_rule_module)
+  registered = rule_api.registered_rules()
+  weights = {}
+  for spec in models:
+    for name, weight in spec.reward_rules.items():
+      if name not in registered:
+        module = spec.reward_rule_module
+        raise FlagError('reward_rule_module', (
+            'run %s uses reward rule %r from %s, which is not loaded; pass '
+            '--reward_rule_module=%s (a module named in a run dir is never imported '
+            'without the flag: it is code)') % (
+                spec.run_dir, name, 'module %s' % module if module else 'a rule module',
+                module or 'path/to/rules.py'))
+      weights.setdefault(name, weight)
+  if not weights:
+    weights = rule_api.mode_rule_weights('music_theory_all')
+  if models and models[0].settings.get('chord_progression') and 'chord_tone' not in weights:
+    weights['chord_tone'] = 1.0
+  return weights
+
+
 def _check_run_settings(run_dir: str, settings: Dict[str, Any]) -> None:
   """A run's config.json values that evaluation uses, checked (a hand-edited file)."""
   from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
@@ -142,6 +197,12 @@ def _check_run_settings(run_dir: str, settings: Dict[str, Any]) -> None:
     rules.parse_key(str(settings['key']))
   except ValueError as e:
     raise FlagError('run_dir', '%s: %s' % (where, e)) from None
+  if settings['chord_progression']:
+    from rl_tuner.music import chords as chords_lib  # pylint: disable=g-import-not-at-top
+    try:
+      chords_lib.parse_progression(settings['chord_progression'])
+    except FlagError as e:
+      raise FlagError('run_dir', '%s: %s' % (where, e.message)) from None
   if settings['priming_mode'] not in priming_lib.PRIMING_MODES:
     raise FlagError('run_dir', '%s: priming_mode must be one of %s, got %r'
                         % (where, ', '.join(priming_lib.PRIMING_MODES), settings['priming_mode']))
@@ -187,12 +248,16 @@ def run_evaluation(config: EvaluationConfig,
   Returns:
     The metrics.json dict.
   """
+  from rl_tuner.music import chords as chords_lib  # pylint: disable=g-import-not-at-top
   models = resolve_models(config)
+  reward_rules = active_rules(config, models)
   primers = {m.name: priming_lib.load_primers(m.settings) for m in models}
   cache = _ModelCache()
   result = {scoring.RUN_KEY: dict(semantics=config.semantics, policy=config.policy,
                                      num_compositions=config.num_compositions,
-                                     seed=config.seed)}
+                                     seed=config.seed, reward_rules=reward_rules)}
+  if models[0].settings['chord_progression']:
+    result[scoring.RUN_KEY]['chord_progression'] = models[0].settings['chord_progression']
   compositions = {}
   for spec in models:
     start = time.perf_counter()
@@ -205,12 +270,16 @@ def run_evaluation(config: EvaluationConfig,
                           algorithm=spec.algorithm)
     if spec.run_dir is not None:
       model_settings['run_dir'] = spec.run_dir
+    progression = spec.settings['chord_progression']
+    chords = (chords_lib.chords_per_step(progression, int(spec.settings['num_notes']))
+              if progression else None)
     entry, _, notes = scoring.evaluate_model(
         step_model, prior, num_compositions=config.num_compositions,
         key=spec.settings['key'], semantics=config.semantics, policy=config.policy,
         seed=config.seed, num_notes=int(spec.settings['num_notes']),
         priming_mode=spec.settings['priming_mode'], primers=primers[spec.name],
-        batch_size=config.batch_size, settings=model_settings, return_compositions=True)
+        batch_size=config.batch_size, settings=model_settings, return_compositions=True,
+        reward_rules=reward_rules, chords=chords)
     result[spec.name] = entry
     if config.save_compositions:
       compositions[spec.name] = notes

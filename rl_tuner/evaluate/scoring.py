@@ -9,13 +9,15 @@ music-theory statistics of ``rl_tuner.music.statistics.composition_stats``. It i
 """
 
 import math
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from rl_tuner.evaluate import sampling
-from rl_tuner.music import statistics
+from rl_tuner.music import chords as chords_lib
+from rl_tuner.music import rule_api
 from rl_tuner.music import rules
+from rl_tuner.music import statistics
 
 # The statistics of the paper's Table 1, in its order, then the log-likelihood.
 TABLE_ROWS = (
@@ -71,6 +73,8 @@ def evaluate_model(
     batch_size: int = sampling.DEFAULT_BATCH_SIZE,
     settings: Optional[Mapping[str, Any]] = None,
     return_compositions: bool = False,
+    reward_rules: Optional[Mapping[str, float]] = None,
+    chords: Optional[Sequence[FrozenSet[int]]] = None,
 ) -> Union[Dict[str, Any], Tuple[Dict[str, Any], np.ndarray, np.ndarray]]:
   """Generates, scores and measures one model's compositions.
 
@@ -90,6 +94,8 @@ def evaluate_model(
     settings: the model's settings (``note_rnn_checkpoint``, ``algorithm``, ...) put
       first in the entry.
     return_compositions: also return (priming, notes).
+    reward_rules: {rule: weight} whose per-rule statistics go under ``rules``.
+    chords: one pitch-class set per step (``--chord_progression``), or None.
 
   Returns:
     The metrics.json entry: the settings, then ``key``, ``num_notes``,
@@ -110,9 +116,67 @@ def evaluate_model(
   entry.update(_jsonable(stats))
   entry['mean_log_p'] = float(np.mean(log_p, dtype=np.float64))
   entry['num_compositions'] = int(num_compositions)
+  entry.update(rule_entries(notes, priming, reward_rules, key=key_obj, semantics=semantics,
+                            num_notes=num_notes, chords=chords))
   if return_compositions:
     return entry, priming, notes
   return entry
+
+
+def rule_entries(notes: np.ndarray, priming: np.ndarray,
+                 reward_rules: Optional[Mapping[str, float]], *, key, semantics: str,
+                 num_notes: int, chords=None) -> Dict[str, Any]:
+  """``rules`` {name: {mean_reward, nonzero_share}} and, with chords,
+  ``chord_tones_on_strong_beats`` (struck notes on steps 0 and 8 that are chord tones)."""
+  out = {}
+  events = rule_api.events_from_indices(notes)
+  if reward_rules:
+    first = np.asarray(priming)
+    first = first[:, -1] if first.ndim == 2 else first  # primer rows: o_0 is the last event
+    context = rule_api.make_context(key=key, num_notes=num_notes, semantics=semantics,
+                                    priming=rule_api.events_from_indices(first), chords=chords)
+    out['rules'] = _jsonable(rule_api.rule_statistics(events, reward_rules, context))
+  if chords is not None:
+    out['chord_tones_on_strong_beats'] = chords_lib.strong_beat_chord_tone_share(events, chords)
+  return out
+
+
+def rule_table_rows(metrics_json: Mapping[str, Any]) -> List[Tuple[str, str, str]]:
+  """(path, label, kind) rows of the per-rule statistics found in any entry."""
+  names = []
+  chords = False
+  for entry in metrics_json.values():
+    if not isinstance(entry, Mapping):
+      continue
+    chords = chords or 'chord_tones_on_strong_beats' in entry
+    for name in entry.get('rules') or {}:
+      if name not in names:
+        names.append(name)
+  rows = []
+  if chords:
+    rows.append(('chord_tones_on_strong_beats',
+                 'struck notes on steps 0 and 8 that are chord tones', 'percent'))
+  for name in names:
+    rows.append(('rules/%s/mean_reward' % name, 'rule %s: mean reward per note' % name,
+                 'signed'))
+    rows.append(('rules/%s/nonzero_share' % name, 'rule %s: notes with non-zero reward'
+                 % name, 'percent'))
+  return rows
+
+
+def entry_value(entry: Mapping[str, Any], path: str):
+  """entry['a']['b'] for path 'a/b' (None when absent)."""
+  value = entry
+  for part in path.split('/'):
+    if not isinstance(value, Mapping) or part not in value:
+      return None
+    value = value[part]
+  return value
+
+
+def all_table_rows(metrics_json: Mapping[str, Any]) -> List[Tuple[str, str, str]]:
+  """Table 1's rows, then the harmony and per-rule rows of this metrics.json."""
+  return list(TABLE_ROWS) + rule_table_rows(metrics_json)
 
 
 def _jsonable(value):
@@ -181,8 +245,8 @@ def markdown_table(metrics_json: Mapping[str, Any], *, with_paper: bool = True) 
     lines.append('The paper\'s columns: 100,000 compositions, legacy semantics, sampled.')
   lines += ['', '| ' + ' | '.join(header) + ' |',
             '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|']
-  for key, label, kind in TABLE_ROWS:
-    cells = [label] + [format_value(metrics_json[n].get(key), kind) for n in names]
+  for key, label, kind in all_table_rows(metrics_json):
+    cells = [label] + [format_value(entry_value(metrics_json[n], key), kind) for n in names]
     if with_paper:
       cells += [format_value(PAPER_TABLE1[p].get(key), kind) for p in PAPER_TABLE1]
     lines.append('| ' + ' | '.join(cells) + ' |')

@@ -33,7 +33,10 @@ rl_tuner/README.md):
   `<output_dir>/tb` (the run dir layout); a writer object is not written to.
 - `semantics` ('corrected' by default, 'legacy' for the original's rewards and
   statistics), `key` and `num_parallel_envs` (compositions collected together;
-  `train` rounds `num_steps` up to whole rounds of them) are ours.
+  `train` rounds `num_steps` up to whole rounds of them) are ours, and so are
+  `reward_rules` ({rule: weight}, replacing `reward_mode`'s rules; log p is added
+  for q and psi), `reward_rule_module` (a .py path or dotted module registering
+  rules with `@rl_tuner.reward_rule`) and `chord_progression` ('C G Am F').
 """
 
 

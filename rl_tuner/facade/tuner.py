@@ -54,7 +54,10 @@ class RLTuner:
                # Ours.
                semantics: str = 'corrected',
                key: str = 'C',
-               num_parallel_envs: Optional[int] = None):
+               num_parallel_envs: Optional[int] = None,
+               reward_rules: Optional[Dict[str, float]] = None,
+               reward_rule_module: Optional[str] = None,
+               chord_progression: Optional[str] = None):
     """Checks the arguments and builds the run's config (see Magenta's docstring).
 
     Raises:
@@ -101,6 +104,11 @@ class RLTuner:
     self.semantics = semantics
     self.key = key
     self.num_parallel_envs = num_parallel_envs
+    # {rule: weight} replacing reward_mode's rules (rl_tuner.music.rule_api); the module's
+    # import registers user rules (it runs that code).
+    self.reward_rules = dict(reward_rules) if reward_rules else None
+    self.reward_rule_module = reward_rule_module
+    self.chord_progression = chord_progression
     # Magenta silently replaces the reward mode of g and pure_rl (their reward is
     # λ·R_MT only); keep that, but only for the modes that would add log p.
     self.reward_mode = reward_mode
@@ -165,8 +173,21 @@ class RLTuner:
         batch_size=int(h.minibatch_size), train_every_n=int(h.train_every_nth),
         replay_capacity=int(h.max_experience), output_every_nth=int(self.output_every_nth),
         final_eval_compositions=0, num_midi_compositions=0,
+        reward_rules=self._reward_rules_flag(), reward_rule_module=self.reward_rule_module,
+        chord_progression=self.chord_progression,
         **({'num_parallel_envs': int(self.num_parallel_envs)}
            if self.num_parallel_envs else {}))
+
+  def _reward_rules_flag(self) -> Optional[str]:
+    """reward_rules {name: weight} -> the --reward_rules text (None without)."""
+    if not self.reward_rules:
+      return None
+    from rl_tuner.music import rule_api  # pylint: disable=g-import-not-at-top
+    for name, weight in self.reward_rules.items():
+      if not isinstance(name, str) or isinstance(weight, bool) or not isinstance(
+          weight, (int, float)):
+        raise ValueError('reward_rules: want {rule name: weight}, got %r: %r' % (name, weight))
+    return rule_api.format_rule_weights(self.reward_rules)
 
   # ------------------------------------------------------------------- models
 

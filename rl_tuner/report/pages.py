@@ -37,7 +37,8 @@ REPORT_HTML = 'report.html'
 AB_HTML = 'ab.html'
 CONFIG_ROWS = ('algorithm', 'num_steps', 'reward_mode', 'reward_scaler', 'semantics', 'key',
                'num_notes', 'priming_mode', 'exploration_mode', 'discount_rate',
-               'note_rnn_checkpoint', 'seed')
+               'note_rnn_checkpoint', 'seed', 'effective_reward_rules', 'reward_adds_log_p',
+               'reward_rule_module', 'chord_progression')
 @dataclasses.dataclass
 class ReportConfig:
   """Every setting of one ``bin/make_report`` call."""
@@ -49,6 +50,8 @@ class ReportConfig:
   num_ab_pairs: int = 8
   seed: int = 0
   render_audio: bool = True
+  # Add the runs' (or evaluations') --chord_progression under each sample's melody.
+  render_chords: bool = False
 
 
 @dataclasses.dataclass
@@ -211,7 +214,8 @@ def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Di
   audio_problem = midi_lib.audio_available() if config.render_audio else 'audio disabled'
   if audio_problem:
     log('report: no audio: %s' % audio_problem)
-  samples = _write_samples(config, notes_by_model, audio_problem is None, log)
+  progression = _chord_progression(runs, evaluations) if config.render_chords else None
+  samples = _write_samples(config, notes_by_model, audio_problem is None, log, progression)
 
   sections = [_header(config, evaluations, runs)]
   sections.append(tables.tables_section(evaluations))
@@ -248,14 +252,32 @@ def _collect_compositions(config, evaluations, models, model_names, log):
   return out
 
 
-def _write_samples(config, notes_by_model, with_audio, log) -> Dict[str, List[markup.Sample]]:
+def _chord_progression(runs, evaluations) -> str:
+  """The progression of the first run (else evaluation) that has one.
+
+  Raises:
+    FlagError: none has one (--render_chords has nothing to render).
+  """
+  for run in runs:
+    if run.config.get('chord_progression'):
+      return run.config['chord_progression']
+  for ev in evaluations:
+    progression = ev.metrics.get(scoring.RUN_KEY, {}).get('chord_progression')
+    if progression:
+      return progression
+  raise FlagError('render_chords', 'no --run_dir or --eval_dir has a chord progression '
+                  '(train with --chord_progression)')
+
+
+def _write_samples(config, notes_by_model, with_audio, log,
+                   chord_progression: Optional[str] = None) -> Dict[str, List[markup.Sample]]:
   samples = {}
   for index_model, (name, notes) in enumerate(notes_by_model.items()):
     part = '%02d_%s' % (index_model, _safe_file_part(name))
     samples[name] = []
     for i, row in enumerate(notes):
       stem = os.path.join(config.output_dir, 'sample_%s_%02d' % (part, i))
-      midi_lib.write_midi(row, stem + '.mid')
+      midi_lib.write_midi(row, stem + '.mid', chord_progression=chord_progression)
       wav = None
       if with_audio:
         try:

@@ -30,8 +30,9 @@ def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -
     head += ''.join('<th class="paper">paper %s</th>' % markup.esc(p)
                     for p in scoring.PAPER_TABLE1)
   rows = []
-  for key, label, kind in scoring.TABLE_ROWS:
-    cells = ''.join('<td>%s</td>' % _cell(metrics[n].get(key), kind) for n in names)
+  for key, label, kind in scoring.all_table_rows(metrics):
+    cells = ''.join('<td>%s</td>' % _cell(scoring.entry_value(metrics[n], key), kind)
+                    for n in names)
     if with_paper:
       cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
                        for p in scoring.PAPER_TABLE1.values())

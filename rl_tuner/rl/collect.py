@@ -177,9 +177,13 @@ def action_log_probs(notes: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
 
 
 def collect_rewards(notes: np.ndarray, log_probs: np.ndarray, *, key, semantics: str,
-                    reward_mode: str, reward_scaler: float) -> Dict[str, np.ndarray]:
-  """`environment.episode_rewards` for collected episodes (notes [B, T+1])."""
+                    reward_mode: str, reward_scaler: float,
+                    **rule_settings) -> Dict[str, np.ndarray]:
+  """`environment.episode_rewards` for collected episodes (notes [B, T+1]).
+
+  `rule_settings`: `reward_weights`, `add_log_p`, `chords` (see episode_rewards).
+  """
   return environment.episode_rewards(
       notes[:, 1:], action_log_probs(notes, log_probs), key=key, semantics=semantics,
       reward_mode=reward_mode, reward_scaler=reward_scaler, num_notes=notes.shape[1] - 1,
-      priming=notes[:, 0])
+      priming=notes[:, 0], **rule_settings)

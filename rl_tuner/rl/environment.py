@@ -20,7 +20,7 @@ The reward is λ·R_MT of the played note under `reward_mode` (music_theory.py);
 computes the same numbers for whole episodes at once (the fast collector).
 """
 
-from typing import Dict, Optional
+from typing import Dict, FrozenSet, Mapping, Optional, Sequence
 
 import numpy as np
 from tf_agents.environments import py_environment
@@ -29,6 +29,7 @@ from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
 from pipelines import encoding
+from rl_tuner.music import rule_api
 from rl_tuner.music import rules
 from rl_tuner.policy import priming as priming_lib
 
@@ -42,7 +43,11 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 def episode_rewards(actions: np.ndarray, action_log_p: np.ndarray, *, key, semantics: str,
                     reward_mode: str, reward_scaler: float, num_notes: int,
-                    priming: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+                    priming: Optional[np.ndarray] = None,
+                    reward_weights: Optional[Mapping[str, float]] = None,
+                    add_log_p: Optional[bool] = None,
+                    chords: Optional[Sequence[FrozenSet[int]]] = None
+                    ) -> Dict[str, np.ndarray]:
   """The rewards of whole episodes, all at once.
 
   Args:
@@ -54,6 +59,10 @@ def episode_rewards(actions: np.ndarray, action_log_p: np.ndarray, *, key, seman
     reward_scaler: λ.
     num_notes: the episode length the rules assume.
     priming: int [B] the first observation o_0 (only the `scale` mode reads it).
+    reward_weights: {rule: weight} of the reward-rule API (rl_tuner.music.rule_api),
+      replacing `reward_mode`'s rules (weights 1 in the mode's order give the same sums).
+    add_log_p: whether the log p term is added; default: by `reward_mode`.
+    chords: one frozenset of pitch classes per step (the `chord_tone` rule), or None.
 
   Returns:
     float32 [B, T] arrays: 'music_theory' (λ·R_MT of the mode), 'log_p' (the log p
@@ -61,11 +70,20 @@ def episode_rewards(actions: np.ndarray, action_log_p: np.ndarray, *, key, seman
   """
   if isinstance(key, str):
     key = rules.parse_key(key)
-  mt = rules.music_theory_reward(
-      np.asarray(actions), key=key, semantics=semantics, reward_mode=reward_mode,
-      num_notes=num_notes, priming=priming)
+  if reward_weights is None:
+    mt = rules.music_theory_reward(
+        np.asarray(actions), key=key, semantics=semantics, reward_mode=reward_mode,
+        num_notes=num_notes, priming=priming)
+  else:
+    context = rule_api.make_context(
+        key=key, num_notes=num_notes, semantics=semantics, chords=chords,
+        priming=None if priming is None else rule_api.events_from_indices(priming))
+    mt = rule_api.weighted_reward(rule_api.events_from_indices(actions), reward_weights,
+                                  context)
   mt = (reward_scaler * np.asarray(mt, np.float64)).astype(np.float32)
-  if reward_mode in rules.MODES_WITH_LOG_P:
+  if add_log_p is None:
+    add_log_p = reward_mode in rules.MODES_WITH_LOG_P
+  if add_log_p:
     log_p = np.asarray(action_log_p, np.float32)
   else:
     log_p = np.zeros_like(mt)

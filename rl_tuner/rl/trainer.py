@@ -33,6 +33,7 @@ from rl_tuner.rl import agents
 from rl_tuner.rl import collect
 from rl_tuner import config as config_lib
 from rl_tuner.policy import priming as priming_lib
+from rl_tuner.music import chords as chords_lib
 from rl_tuner.music import rules
 from rl_tuner.rl import networks
 from rl_tuner.policy import layout
@@ -71,6 +72,9 @@ class Tuner:
     self.algorithm = c.canonical_algorithm
     self.key = rules.parse_key(c.key)
     self.reward_mode = c.effective_reward_mode
+    self.reward_weights = c.effective_reward_rules
+    self.chords = (chords_lib.chords_per_step(c.chord_progression, c.num_notes)
+                   if c.chord_progression else None)
     self.primers = primers
     weights = prior_model.get_weights()
     obs_spec = networks.observation_spec(primers is not None)
@@ -163,7 +167,8 @@ class Tuner:
     notes, log_probs, rows = self.collector.collect(int(self.env_steps.numpy()))
     rewards = collect.collect_rewards(
         notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
-        reward_scaler=c.reward_scaler)
+        reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
+        add_log_p=c.reward_adds_log_p, chords=self.chords)
     for term in ('music_theory', 'log_p'):
       bad = ~np.isfinite(rewards[term])
       if bad.any():
@@ -207,6 +212,10 @@ def _write_config(run_dir: str, config: config_lib.RLTunerConfig, prior_model) -
   values['algorithm'] = config.canonical_algorithm
   values['algorithm_flag'] = config.algorithm
   values['effective_reward_mode'] = config.effective_reward_mode
+  # The rules and weights actually used (re-loaded by name; a module is imported only
+  # when bin/evaluate_rl_tuner is given --reward_rule_module itself).
+  values['effective_reward_rules'] = config.effective_reward_rules
+  values['reward_adds_log_p'] = config.reward_adds_log_p
   # 'shipped' is resolved at load time; the digest says which weights this run tuned.
   values['note_rnn'] = {'checkpoint': config.note_rnn_checkpoint or layout.SHIPPED,
                         'layer_sizes': list(prior_model.layer_sizes),
@@ -307,7 +316,8 @@ def _write_compositions(run_dir: str, config: config_lib.RLTunerConfig,
   os.makedirs(out_dir, exist_ok=True)
   for i, row in enumerate(notes):
     midi_lib.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
-        config.canonical_algorithm, i)), qpm=midi_lib.RL_TUNER_QPM)
+        config.canonical_algorithm, i)), qpm=midi_lib.RL_TUNER_QPM,
+                        chord_progression=config.chord_progression)
 
 
 def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step: int,
@@ -318,7 +328,8 @@ def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step:
   result = runs_lib.run_evaluation(
       runs_lib.EvaluationConfig(
           output_dir=run_dir, run_dirs=[run_dir], semantics=config.semantics, policy='sample',
-          num_compositions=config.final_eval_compositions, seed=config.seed),
+          num_compositions=config.final_eval_compositions, seed=config.seed,
+          reward_rule_module=config.reward_rule_module),
       log=log)
   entry = result[os.path.basename(os.path.normpath(run_dir))]
   with writer.as_default(step=step):

@@ -25,6 +25,10 @@ def tiny_note_rnn(tmp_path_factory):
   return run_dir
 
 
+NINE_RULES = ('key', 'tonic', 'repetition', 'autocorrelation', 'motif', 'repeated_motif',
+              'intervals', 'leap_resolution', 'unique_extrema')
+
+
 def _run(python_exe, *args):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
   return subprocess.run([python_exe, CLI] + list(args), capture_output=True, text=True,
@@ -49,7 +53,8 @@ def test_cli_writes_metrics_table_and_compositions(python_exe, tiny_note_rnn, tm
   assert done.returncode == 0, done.stderr
   metrics = json.loads((out / 'metrics.json').read_text())
   assert metrics['_run'] == dict(semantics='legacy', policy='sample', num_compositions=300,
-                                 seed=4)
+                                 seed=4, reward_rules=dict.fromkeys(NINE_RULES, 1.0))
+  assert set(metrics['note_rnn']['rules']) == set(NINE_RULES)
   entry = metrics['note_rnn']
   for key in TABLE_KEYS + ['num_compositions', 'intervals', 'key', 'num_notes',
                            'priming_mode', 'note_rnn_checkpoint', 'algorithm']:

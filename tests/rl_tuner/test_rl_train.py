@@ -129,10 +129,9 @@ def test_nan_reward_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_note
   run = tmp_path / 'run'
   cfg = dict(final_eval_compositions=0, num_midi_compositions=0)
   trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=64, **cfg), log=lambda _: None)
-  from rl_tuner.music import rules
-  real = rules.music_theory_reward
-  monkeypatch.setattr(rules, 'music_theory_reward',
-                      lambda *a, **k: real(*a, **k) * np.nan)
+  from rl_tuner.music import rule_api  # the trainer's rewards go through the rule API
+  real = rule_api.weighted_reward
+  monkeypatch.setattr(rule_api, 'weighted_reward', lambda *a, **k: real(*a, **k) * np.nan)
   with pytest.raises(run_common.TrainingDivergedError, match=r'env step 64: the music_theory reward'):
     trainer.train_eval(tiny_config(run, tiny_note_rnn, num_steps=128, **cfg), log=lambda _: None)
   assert sorted(p for p in os.listdir(run / 'checkpoints') if p.endswith('.index')) == [
