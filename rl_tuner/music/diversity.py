@@ -187,8 +187,8 @@ def _as_log_probs(log_probs, name: str) -> np.ndarray:
   return lp
 
 
-def entropy_per_note(log_probs) -> float:
-  """Mean exact entropy (nats) of the next-event distributions of the sampled steps.
+def entropy_per_step(log_probs) -> np.ndarray:
+  """float [...]: the exact entropy (nats) of each step's next-event distribution.
 
   Args:
     log_probs: float [..., C]: log-softmax of the policy's logits at every sampled
@@ -197,12 +197,11 @@ def entropy_per_note(log_probs) -> float:
   """
   lp = _as_log_probs(log_probs, 'log_probs')
   p = np.exp(lp)
-  terms = np.where(p > 0, -p * np.where(np.isfinite(lp), lp, 0.0), 0.0)
-  return float(terms.sum(axis=-1).mean())
+  return np.where(p > 0, -p * np.where(np.isfinite(lp), lp, 0.0), 0.0).sum(axis=-1)
 
 
-def kl_to_note_rnn_per_note(policy_log_probs, note_rnn_log_probs) -> float:
-  """Mean exact KL(π ‖ Note RNN) (nats) over all classes, averaged over sampled steps.
+def kl_per_step(policy_log_probs, note_rnn_log_probs) -> np.ndarray:
+  """float [...]: exact KL(π ‖ Note RNN) (nats) over all classes at each step.
 
   Args:
     policy_log_probs: float [..., C], the policy's log-probabilities at each step.
@@ -215,8 +214,17 @@ def kl_to_note_rnn_per_note(policy_log_probs, note_rnn_log_probs) -> float:
                      % (lp.shape, lq.shape))
   p = np.exp(lp)
   with np.errstate(invalid='ignore'):
-    terms = np.where(p > 0, p * (lp - lq), 0.0)
-  return float(terms.sum(axis=-1).mean())
+    return np.where(p > 0, p * (lp - lq), 0.0).sum(axis=-1)
+
+
+def entropy_per_note(log_probs) -> float:
+  """The mean of `entropy_per_step` over the sampled steps."""
+  return float(entropy_per_step(log_probs).mean())
+
+
+def kl_to_note_rnn_per_note(policy_log_probs, note_rnn_log_probs) -> float:
+  """The mean of `kl_per_step` over the sampled steps."""
+  return float(kl_per_step(policy_log_probs, note_rnn_log_probs).mean())
 
 
 # (metrics key, ceiling or floor, is a ceiling, how it is shown)

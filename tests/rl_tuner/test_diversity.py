@@ -126,6 +126,7 @@ def test_entropy_per_note():
   # Step 1 uniform over 4 classes: ln 4; step 2 certain (others underflow to -inf): 0.
   lp = log([[[0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0]]])
   assert dv.entropy_per_note(lp) == pytest.approx(math.log(4) / 2)
+  np.testing.assert_allclose(dv.entropy_per_step(lp), [[math.log(4), 0.0]])
 
 
 def test_kl_to_note_rnn_per_note():
@@ -133,6 +134,7 @@ def test_kl_to_note_rnn_per_note():
   prior = log([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]])
   # Step 1: ½ ln(0.5/0.25) · 2 = ln 2 (the third class adds 0); step 2: ln(1/0.5). Mean ln 2.
   assert dv.kl_to_note_rnn_per_note(pi, prior) == pytest.approx(math.log(2))
+  np.testing.assert_allclose(dv.kl_per_step(pi, prior), [math.log(2), math.log(2)])
   assert dv.kl_to_note_rnn_per_note(prior, prior) == 0.0
   with pytest.raises(ValueError):
     dv.kl_to_note_rnn_per_note(prior, prior[:1])
