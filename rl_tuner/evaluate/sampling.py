@@ -16,7 +16,7 @@ length 1, the form the original uses; primer melodies give longer prefixes.
 
 import dataclasses
 import logging
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 import weakref
 
 import numpy as np
@@ -197,7 +197,8 @@ def _check_common(num_compositions: int, num_notes: int, batch_size: int) -> Non
 def generate_from_prefixes(
     step_model, prefixes: np.ndarray, *, num_notes: int = 32, policy: str = 'sample',
     seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, return_log_p: bool = False,
-    prior=None, return_distributions: bool = False
+    prior=None, return_distributions: bool = False,
+    on_distributions: Optional[Callable[[int, int, np.ndarray, np.ndarray], None]] = None
 ) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
   """Continues each prefix with ``num_notes`` notes chosen by the step model.
 
@@ -217,6 +218,9 @@ def generate_from_prefixes(
     return_distributions: also return the step model's and the prior's
       log-probabilities of every class before each note, float32 [N, T, 38] each
       (needs ``return_log_p``; without a prior both are the step model's).
+    on_distributions: instead of returning them, hand each graph call's two
+      [n, T, 38] arrays to ``on_distributions(start, stop, ours, prior's)`` (rows
+      start:stop): 100,000 compositions would hold ~1 GB of them.
 
   Returns:
     notes int32 [N, T], with ``return_log_p`` also log_p float32 [N, T], and with
@@ -229,12 +233,15 @@ def generate_from_prefixes(
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)
   batch = _even_batch(num, batch_size)
-  if return_distributions and not return_log_p:
-    raise ValueError('return_distributions needs return_log_p')
+  if (return_distributions or on_distributions) and not return_log_p:
+    raise ValueError('return_distributions and on_distributions need return_log_p')
+  if return_distributions and on_distributions:
+    raise ValueError('pass return_distributions or on_distributions, not both')
   if prior is step_model or not return_log_p:
     prior = None
   sampler = _sampler(step_model, _TraceKey(int(num_notes), policy == 'greedy',
-                                           bool(return_log_p), bool(return_distributions)),
+                                           bool(return_log_p),
+                                           bool(return_distributions or on_distributions)),
                      batch, prior)
   outputs = [np.empty((num, num_notes), np.int32)]
   if return_log_p:
@@ -247,6 +254,9 @@ def generate_from_prefixes(
     results = sampler.run(tf.constant(chunk), tf.constant([seed, index], tf.int64))
     for out, result in zip(outputs, results):
       out[start:stop] = result.numpy()[:stop - start]
+    if on_distributions is not None:
+      on_distributions(start, stop, results[2].numpy()[:stop - start],
+                       results[3].numpy()[:stop - start])
   return tuple(outputs) if len(outputs) > 1 else outputs[0]
 
 
@@ -255,7 +265,7 @@ def generate_compositions(
     priming_mode: str = 'random_note', policy: str = 'sample', seed: int = 0,
     batch_size: int = DEFAULT_BATCH_SIZE, semantics: str = 'corrected',
     primers: Optional[np.ndarray] = None, return_log_p: bool = False, prior=None,
-    return_distributions: bool = False):
+    return_distributions: bool = False, on_distributions=None):
   """Generates ``num_compositions`` compositions, all batched in the graph.
 
   Args:
@@ -275,6 +285,7 @@ def generate_compositions(
     prior: the Note RNN to score under, stepped in the same graph loop.
     return_distributions: also the model's and the prior's per-step
       log-probabilities [N, T, 38] (see ``generate_from_prefixes``).
+    on_distributions: or hand them over batch by batch (``generate_from_prefixes``).
 
   Returns:
     (priming, notes[, log_p[, log_probs, prior_log_probs]]): priming int32 [N] for 'random_note' (the priming
@@ -293,7 +304,8 @@ def generate_compositions(
     raise ValueError('unknown priming_mode %r' % priming_mode)
   out = generate_from_prefixes(step_model, priming, num_notes=num_notes, policy=policy,
                                seed=seed, batch_size=batch_size, return_log_p=return_log_p,
-                               prior=prior, return_distributions=return_distributions)
+                               prior=prior, return_distributions=return_distributions,
+                               on_distributions=on_distributions)
   if return_log_p:
     return (priming,) + tuple(out)
   return priming, out

@@ -205,3 +205,21 @@ def test_per_step_distributions_of_the_model_and_its_prior(model):
   np.testing.assert_array_equal(own, same)
   with pytest.raises(ValueError, match='return_log_p'):
     generation.generate_compositions(model, 3, return_distributions=True)
+
+
+def test_distributions_handed_over_batch_by_batch(model):
+  prior = _TinyStepModel(seed=11, sizes=(10,))
+  _, notes, _, ours, theirs = generation.generate_compositions(
+      model, 7, num_notes=5, seed=4, return_log_p=True, prior=prior,
+      return_distributions=True, batch_size=4)
+  seen = []
+
+  def keep(start, stop, a, b):
+    seen.append((start, stop))
+    np.testing.assert_array_equal(a, ours[start:stop])
+    np.testing.assert_array_equal(b, theirs[start:stop])
+
+  out = generation.generate_compositions(model, 7, num_notes=5, seed=4, return_log_p=True,
+                                         prior=prior, on_distributions=keep, batch_size=4)
+  assert len(out) == 3 and seen == [(0, 4), (4, 7)]
+  np.testing.assert_array_equal(out[1], notes)
