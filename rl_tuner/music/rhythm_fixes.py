@@ -5,7 +5,7 @@ against, lead to melodies of one formula or without rhythm: every composition a
 stream of sixteenth notes looping one motif, or one tonic held for 31 steps. The
 `corrected` rules use these detectors instead; `legacy` keeps the original's
 (rl_tuner/README.md, "Corrected rules and rhythm"). Same conventions as
-`melody_features`: encoded compositions x int [B, T], entry [b, t] about note t
+`features`: encoded compositions x int [B, T], entry [b, t] about note t
 given notes 0 .. t-1, loops over T only.
 """
 
@@ -71,7 +71,7 @@ def long_holds(x: np.ndarray) -> np.ndarray:
 
 def first_repeats(x: np.ndarray, unique_pitches: np.ndarray,
                   bar_length: int = mf.MOTIF_BAR_LENGTH) -> np.ndarray:
-  """bool [B, T]: `melody_features.repeated_motif`, paid once per phrase.
+  """bool [B, T]: `features.repeated_motif`, paid once per phrase.
 
   A repeat counts when its window occurred exactly once before (entirely earlier),
   and not within bar_length − 1 steps after a counted repeat (those windows are
