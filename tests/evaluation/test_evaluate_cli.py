@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from pipelines import encoding
-
 from rl_tuner.policy import priming as priming_lib
 from rl_tuner.evaluate import runs as runs_lib
 from rl_tuner.evaluate import scoring
