@@ -281,10 +281,14 @@ def run_evaluation(config: EvaluationConfig,
         batch_size=config.batch_size, settings=model_settings, return_compositions=True,
         reward_rules=reward_rules, chords=chords)
     result[spec.name] = entry
-    if config.save_compositions:
-      compositions[spec.name] = notes
+    compositions[spec.name] = notes
     log('%s: %d compositions in %.1f s' % (spec.name, config.num_compositions,
                                            time.perf_counter() - start))
+  note_rnn = scoring.NOTE_RNN_NAME  # always evaluated, first
+  for spec in models:
+    scoring.add_figures_vs_note_rnn(result[spec.name], compositions[spec.name],
+                                    result[note_rnn], compositions[note_rnn],
+                                    is_note_rnn=spec.run_dir is None)
   write_outputs(config.output_dir, result, compositions if config.save_compositions else None)
   return result
 

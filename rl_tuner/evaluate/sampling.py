@@ -16,7 +16,7 @@ length 1, the form the original uses; primer melodies give longer prefixes.
 
 import dataclasses
 import logging
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 import weakref
 
 import numpy as np
@@ -67,6 +67,7 @@ class _TraceKey:
   num_notes: int
   greedy: bool
   with_log_p: bool
+  with_distributions: bool = False
 
 
 class _Sampler:
@@ -91,7 +92,12 @@ class _Sampler:
     return logits, state, scorer_logits, scorer_state
 
   def _run(self, prefix, seed):
-    """prefix int32 [B, P], seed int64 [2] -> (notes int32 [B, T], log_p f32 [B, T])."""
+    """prefix int32 [B, P], seed int64 [2] -> (notes int32 [B, T], log_p f32 [B, T]).
+
+    With ``key.with_distributions`` also the log-softmax of the model's and of the
+    scorer's logits at every step, float32 [B, T, 38] each (the model's twice
+    without a scorer).
+    """
     key = self._key
     batch = tf.shape(prefix)[0]
     state = self._model.initial_state(batch)
@@ -109,6 +115,9 @@ class _Sampler:
     obs = prefix[:, -1]
     notes = tf.TensorArray(tf.int32, size=key.num_notes)
     log_ps = tf.TensorArray(tf.float32, size=key.num_notes)
+    dists = tf.TensorArray(tf.float32, size=key.num_notes if key.with_distributions else 0)
+    prior_dists = tf.TensorArray(tf.float32,
+                                 size=key.num_notes if key.with_distributions else 0)
     for t in tf.range(key.num_notes):
       logits, state, scorer_logits, scorer_state = self._step_both(
           tf.one_hot(obs, encoding.NUM_CLASSES), state, scorer_state)
@@ -130,8 +139,16 @@ class _Sampler:
         log_ps = log_ps.write(t, tf.gather(log_softmax, choice, axis=1, batch_dims=1))
       else:
         log_ps = log_ps.write(t, tf.zeros([batch], tf.float32))
+      if key.with_distributions:
+        dists = dists.write(t, tf.nn.log_softmax(logits, axis=-1))
+        prior_logits = logits if scorer_logits is None else tf.cast(scorer_logits, tf.float32)
+        prior_dists = prior_dists.write(t, tf.nn.log_softmax(prior_logits, axis=-1))
       obs = choice
-    return tf.transpose(notes.stack()), tf.transpose(log_ps.stack())
+    notes, log_ps = tf.transpose(notes.stack()), tf.transpose(log_ps.stack())
+    if not key.with_distributions:
+      return notes, log_ps
+    return (notes, log_ps, tf.transpose(dists.stack(), [1, 0, 2]),
+            tf.transpose(prior_dists.stack(), [1, 0, 2]))
 
 
 _SAMPLERS = weakref.WeakKeyDictionary()
@@ -180,7 +197,9 @@ def _check_common(num_compositions: int, num_notes: int, batch_size: int) -> Non
 def generate_from_prefixes(
     step_model, prefixes: np.ndarray, *, num_notes: int = 32, policy: str = 'sample',
     seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE, return_log_p: bool = False,
-    prior=None) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    prior=None, return_distributions: bool = False,
+    on_distributions: Optional[Callable[[int, int, np.ndarray, np.ndarray], None]] = None
+) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
   """Continues each prefix with ``num_notes`` notes chosen by the step model.
 
   Args:
@@ -196,9 +215,16 @@ def generate_from_prefixes(
       ``prior`` when given, else under the step model itself.
     prior: a Note RNN stepped alongside on the same history (for ``return_log_p``);
       the same values as ``score_log_p(prior, prefixes, notes)`` in one pass.
+    return_distributions: also return the step model's and the prior's
+      log-probabilities of every class before each note, float32 [N, T, 38] each
+      (needs ``return_log_p``; without a prior both are the step model's).
+    on_distributions: instead of returning them, hand each graph call's two
+      [n, T, 38] arrays to ``on_distributions(start, stop, ours, prior's)`` (rows
+      start:stop): 100,000 compositions would hold ~1 GB of them.
 
   Returns:
-    notes int32 [N, T], and with ``return_log_p`` also float32 [N, T].
+    notes int32 [N, T], with ``return_log_p`` also log_p float32 [N, T], and with
+    ``return_distributions`` also the two [N, T, 38] arrays.
   """
   if policy not in POLICIES:
     raise ValueError('policy must be one of %s, got %r' % (POLICIES, policy))
@@ -207,27 +233,39 @@ def generate_from_prefixes(
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)
   batch = _even_batch(num, batch_size)
+  if (return_distributions or on_distributions) and not return_log_p:
+    raise ValueError('return_distributions and on_distributions need return_log_p')
+  if return_distributions and on_distributions:
+    raise ValueError('pass return_distributions or on_distributions, not both')
   if prior is step_model or not return_log_p:
     prior = None
   sampler = _sampler(step_model, _TraceKey(int(num_notes), policy == 'greedy',
-                                           bool(return_log_p)), batch, prior)
-  notes = np.empty((num, num_notes), np.int32)
-  log_p = np.empty((num, num_notes), np.float32) if return_log_p else None
+                                           bool(return_log_p),
+                                           bool(return_distributions or on_distributions)),
+                     batch, prior)
+  outputs = [np.empty((num, num_notes), np.int32)]
+  if return_log_p:
+    outputs.append(np.empty((num, num_notes), np.float32))
+  if return_distributions:
+    outputs += [np.empty((num, num_notes, encoding.NUM_CLASSES), np.float32)
+                for _ in range(2)]
   for index, (start, stop) in enumerate(_batches(num, batch)):
     chunk = _pad_rows(prefixes[start:stop], batch)
-    out_notes, out_log_p = sampler.run(tf.constant(chunk),
-                                       tf.constant([seed, index], tf.int64))
-    notes[start:stop] = out_notes.numpy()[:stop - start]
-    if return_log_p:
-      log_p[start:stop] = out_log_p.numpy()[:stop - start]
-  return (notes, log_p) if return_log_p else notes
+    results = sampler.run(tf.constant(chunk), tf.constant([seed, index], tf.int64))
+    for out, result in zip(outputs, results):
+      out[start:stop] = result.numpy()[:stop - start]
+    if on_distributions is not None:
+      on_distributions(start, stop, results[2].numpy()[:stop - start],
+                       results[3].numpy()[:stop - start])
+  return tuple(outputs) if len(outputs) > 1 else outputs[0]
 
 
 def generate_compositions(
     step_model, num_compositions: int, *, num_notes: int = 32,
     priming_mode: str = 'random_note', policy: str = 'sample', seed: int = 0,
     batch_size: int = DEFAULT_BATCH_SIZE, semantics: str = 'corrected',
-    primers: Optional[np.ndarray] = None, return_log_p: bool = False, prior=None):
+    primers: Optional[np.ndarray] = None, return_log_p: bool = False, prior=None,
+    return_distributions: bool = False, on_distributions=None):
   """Generates ``num_compositions`` compositions, all batched in the graph.
 
   Args:
@@ -245,9 +283,12 @@ def generate_compositions(
     return_log_p: also return the log-probability of each choice, under ``prior``
       when given, else under the step model itself.
     prior: the Note RNN to score under, stepped in the same graph loop.
+    return_distributions: also the model's and the prior's per-step
+      log-probabilities [N, T, 38] (see ``generate_from_prefixes``).
+    on_distributions: or hand them over batch by batch (``generate_from_prefixes``).
 
   Returns:
-    (priming, notes[, log_p]): priming int32 [N] for 'random_note' (the priming
+    (priming, notes[, log_p[, log_probs, prior_log_probs]]): priming int32 [N] for 'random_note' (the priming
     event) or [N, P] for primers (the whole prefix); notes int32 [N, T].
   """
   _check_common(num_compositions, num_notes, batch_size)
@@ -263,7 +304,8 @@ def generate_compositions(
     raise ValueError('unknown priming_mode %r' % priming_mode)
   out = generate_from_prefixes(step_model, priming, num_notes=num_notes, policy=policy,
                                seed=seed, batch_size=batch_size, return_log_p=return_log_p,
-                               prior=prior)
+                               prior=prior, return_distributions=return_distributions,
+                               on_distributions=on_distributions)
   if return_log_p:
     return (priming,) + tuple(out)
   return priming, out

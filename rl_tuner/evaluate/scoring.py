@@ -13,8 +13,10 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tupl
 
 import numpy as np
 
+from pipelines import encoding
 from rl_tuner.evaluate import sampling
 from rl_tuner.music import chords as chords_lib
+from rl_tuner.music import diversity
 from rl_tuner.music import rule_api
 from rl_tuner.music import rules
 from rl_tuner.music import statistics
@@ -33,7 +35,20 @@ TABLE_ROWS = (
     ('notes_in_motif', 'notes in motif', 'percent'),
     ('notes_in_repeated_motif', 'notes in repeated motif', 'percent'),
     ('mean_log_p', 'mean log p(note) under the Note RNN (nats)', 'signed'),
+    # What the rules do not measure (issue 13; rl_tuner/README.md).
+    ('top_composition_share', 'most common composition', 'percent'),
+    ('distinct_compositions', 'distinct compositions', 'percent'),
+    ('distinct_4grams', 'distinct 4-event windows (first 5,000)', 'count'),
+    ('distinct_8grams', 'distinct 8-event windows (first 5,000)', 'count'),
+    ('distinct_8grams_ratio', 'distinct 8-event windows / the Note RNN\'s', 'signed'),
+    ('js_note_lengths', 'JS distance to the Note RNN: note lengths', 'signed'),
+    ('js_intervals', 'JS distance to the Note RNN: intervals', 'signed'),
+    ('js_pitch_classes', 'JS distance to the Note RNN: pitch classes', 'signed'),
+    ('entropy_per_note', 'entropy of the policy per note (nats)', 'signed'),
+    ('kl_to_note_rnn_per_note', 'KL(policy ‖ Note RNN) per note (nats)', 'signed'),
 )
+COLLAPSE_WARNINGS = 'collapse_warnings'
+
 
 # The paper's Table 1 (Magenta blog, 2016-11-09; 100,000 compositions per model,
 # legacy semantics, sampled policy). Fractions, as metrics.json stores them.
@@ -99,22 +114,34 @@ def evaluate_model(
 
   Returns:
     The metrics.json entry: the settings, then ``key``, ``num_notes``,
-    ``priming_mode``, the statistics of ``statistics.composition_stats``, ``mean_log_p``
-    and ``num_compositions``. With ``return_compositions``, (entry, priming [N] or
+    ``priming_mode``, the statistics of ``statistics.composition_stats``, ``mean_log_p``,
+    the figures of ``own_diversity_figures``, ``entropy_per_note``,
+    ``kl_to_note_rnn_per_note`` and ``num_compositions`` (the figures relative to the
+    Note RNN come from ``add_figures_vs_note_rnn``). With ``return_compositions``, (entry, priming [N] or
     [N, P], notes [N, T]).
   """
   key_obj = rules.parse_key(key) if isinstance(key, str) else key
   # The prior is stepped in the generation loop itself (one pass, same values as
-  # sampling.score_log_p).
+  # sampling.score_log_p); the two per-step distributions are reduced batch by batch.
+  sums = np.zeros(2)
+
+  def accumulate(start, stop, policy_log_probs, prior_log_probs):
+    del start, stop
+    sums[0] += diversity.entropy_per_step(policy_log_probs).sum()
+    sums[1] += diversity.kl_per_step(policy_log_probs, prior_log_probs).sum()
+
   priming, notes, log_p = sampling.generate_compositions(
       step_model, num_compositions, num_notes=num_notes, priming_mode=priming_mode,
       policy=policy, seed=seed, batch_size=batch_size, semantics=semantics,
-      primers=primers, return_log_p=True, prior=prior)
+      primers=primers, return_log_p=True, prior=prior, on_distributions=accumulate)
   stats = statistics.composition_stats(notes, key=key_obj, semantics=semantics)
   entry = dict(settings or {})
   entry.update(key=key_obj.name, num_notes=int(num_notes), priming_mode=priming_mode)
   entry.update(_jsonable(stats))
   entry['mean_log_p'] = float(np.mean(log_p, dtype=np.float64))
+  entry.update(own_diversity_figures(notes))
+  entry['entropy_per_note'] = float(sums[0] / notes.size)
+  entry['kl_to_note_rnn_per_note'] = float(sums[1] / notes.size)
   entry['num_compositions'] = int(num_compositions)
   entry.update(rule_entries(notes, priming, reward_rules, key=key_obj, semantics=semantics,
                             num_notes=num_notes, chords=chords))
@@ -179,6 +206,33 @@ def all_table_rows(metrics_json: Mapping[str, Any]) -> List[Tuple[str, str, str]
   return list(TABLE_ROWS) + rule_table_rows(metrics_json)
 
 
+def own_diversity_figures(notes: np.ndarray) -> Dict[str, float]:
+  """The diversity figures of one model's compositions alone (issue 13)."""
+  return dict(distinct_compositions=float(diversity.distinct_compositions(notes)),
+              top_composition_share=float(diversity.top_composition_share(notes)),
+              distinct_4grams=int(diversity.distinct_4grams(notes)),
+              distinct_8grams=int(diversity.distinct_8grams(notes)))
+
+
+def add_figures_vs_note_rnn(entry: Dict[str, Any], notes: np.ndarray,
+                            note_rnn_entry: Mapping[str, Any], note_rnn_notes: np.ndarray,
+                            *, is_note_rnn: bool) -> None:
+  """Adds the figures against the untuned Note RNN and the collapse warnings to entry.
+
+  ``distinct_8grams_ratio`` and the JS distances compare with the Note RNN's
+  compositions of the same evaluation; ``collapse_warnings`` lists the goal's floors
+  a tuned model misses (``diversity.collapse_warnings``; never the Note RNN's).
+  """
+  events = encoding.index_to_event(notes)
+  reference = encoding.index_to_event(note_rnn_notes)
+  entry['distinct_8grams_ratio'] = _jsonable(diversity.distinct_8grams_ratio(
+      entry['distinct_8grams'], note_rnn_entry['distinct_8grams']))
+  entry['js_note_lengths'] = _jsonable(diversity.js_note_lengths(events, reference))
+  entry['js_intervals'] = _jsonable(diversity.js_intervals(events, reference))
+  entry['js_pitch_classes'] = _jsonable(diversity.js_pitch_classes(events, reference))
+  entry[COLLAPSE_WARNINGS] = diversity.collapse_warnings(entry, is_note_rnn=is_note_rnn)
+
+
 def _jsonable(value):
   """numpy scalars/arrays and NaN -> plain JSON values (NaN -> None)."""
   if isinstance(value, Mapping):
@@ -201,6 +255,8 @@ def format_value(value: Optional[float], kind: str) -> str:
     return '–'
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     return str(value)  # not a number (a hand-edited file): shown as it is
+  if kind == 'count':
+    return '{:,}'.format(int(value))
   if kind == 'percent':
     percent = 100.0 * value
     if percent != 0 and abs(percent) < 1:
@@ -243,6 +299,11 @@ def markdown_table(metrics_json: Mapping[str, Any], *, with_paper: bool = True) 
   ]
   if with_paper:
     lines.append('The paper\'s columns: 100,000 compositions, legacy semantics, sampled.')
+  for name in names:
+    warnings = metrics_json[name].get(COLLAPSE_WARNINGS)
+    if warnings:
+      lines.append('')
+      lines.append('**Collapse warning, %s**: %s.' % (_markdown_cell(name), '; '.join(warnings)))
   lines += ['', '| ' + ' | '.join(header) + ' |',
             '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|']
   for key, label, kind in all_table_rows(metrics_json):

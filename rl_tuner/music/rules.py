@@ -21,6 +21,7 @@ from pipelines import encoding
 from rl_tuner.music import keys as keys_lib
 from rl_tuner.music import features as mf
 from rl_tuner.music.keys import Key, parse_key  # noqa: F401  (re-exported API)
+from rl_tuner.music import rhythm_fixes
 
 CORRECTED = mf.CORRECTED
 LEGACY = mf.LEGACY
@@ -37,6 +38,7 @@ AUTOCORRELATION_THRESHOLD = 0.15
 AUTOCORRELATION_LAGS = (1, 2, 3)
 MOTIF_REWARD = 3.0
 MOTIF_COMPLEXITY_BONUS = 0.3  # per distinct pitch beyond 3
+CORRECTED_MOTIF_MAX_PITCHES = 4  # corrected: no bonus beyond 4 pitches (8 eighth-note steps)
 REPEATED_MOTIF_REWARD = 4.0  # plus 1.0 per distinct pitch beyond 3
 INTERVAL_SCALER = 5.0
 LEAP_RESOLVED_BONUS = 5.0
@@ -109,10 +111,15 @@ def reward_repetition(x, *, key: Key = None, semantics: str = CORRECTED,
 
 def reward_autocorrelation(x, *, key: Key = None, semantics: str = CORRECTED,
                            num_notes: int = DEFAULT_NUM_NOTES, priming=None) -> np.ndarray:
-  """(4) -3 Σ |ρ_lag| over lags 1-3 with |ρ| > 0.15, of notes 0 .. t; NaN ρ skipped."""
-  del key, semantics, num_notes, priming
-  rho = np.abs(mf.autocorrelation_prefix(x, AUTOCORRELATION_LAGS,
-                                        threshold=AUTOCORRELATION_THRESHOLD))
+  """(4) -3 Σ |ρ_lag| over lags 1-3 with |ρ| > 0.15, of notes 0 .. t; NaN ρ skipped.
+
+  ρ of the raw indices in legacy, of the struck pitches in corrected (rhythm_fixes).
+  """
+  del key, num_notes, priming
+  autocorrelation = (rhythm_fixes.struck_autocorrelation_prefix if semantics == CORRECTED
+                     else mf.autocorrelation_prefix)
+  rho = np.abs(autocorrelation(x, AUTOCORRELATION_LAGS,
+                               threshold=AUTOCORRELATION_THRESHOLD))
   return -_autocorrelation_penalty(rho)
 
 
@@ -124,24 +131,33 @@ def _autocorrelation_penalty(abs_rho: np.ndarray) -> np.ndarray:
   return np.where(over, abs_rho * AUTOCORRELATION_WEIGHT, 0.0).sum(axis=-1)
 
 
-def _motif_reward_from_counts(unique: np.ndarray) -> np.ndarray:
+def _motif_reward_from_counts(unique: np.ndarray, semantics: str) -> np.ndarray:
+  if semantics == CORRECTED:
+    unique = np.minimum(unique, CORRECTED_MOTIF_MAX_PITCHES)
   bonus = np.maximum((unique - mf.MOTIF_MIN_UNIQUE_PITCHES) * MOTIF_COMPLEXITY_BONUS, 0)
   return np.where(unique >= mf.MOTIF_MIN_UNIQUE_PITCHES, MOTIF_REWARD + bonus, 0.0)
 
 
 def reward_motif(x, *, key: Key = None, semantics: str = CORRECTED,
                  num_notes: int = DEFAULT_NUM_NOTES, priming=None) -> np.ndarray:
-  """(5) +3 (+0.3 per pitch beyond 3) when the last 8 events hold >= 3 distinct pitches."""
-  del key, semantics, num_notes, priming
-  return _motif_reward_from_counts(mf.motif_unique_pitches(x))
+  """(5) +3 (+0.3 per pitch beyond 3) when the last 8 events hold >= 3 distinct pitches.
+
+  Corrected pays no bonus per pitch beyond 3: the bonus paid for sixteenth notes.
+  """
+  del key, num_notes, priming
+  return _motif_reward_from_counts(mf.motif_unique_pitches(x), semantics)
 
 
 def reward_repeated_motif(x, *, key: Key = None, semantics: str = CORRECTED,
                           num_notes: int = DEFAULT_NUM_NOTES, priming=None) -> np.ndarray:
-  """(6) +4 (+1 per pitch beyond 3) when that 8-event motif occurred before it."""
-  del key, semantics, num_notes, priming
+  """(6) +4 (+1 per pitch beyond 3) when that 8-event motif occurred before it.
+
+  Corrected pays a phrase's first repeat only (rhythm_fixes.first_repeats).
+  """
+  del key, num_notes, priming
   unique = mf.motif_unique_pitches(x)
-  repeated = mf.repeated_motif(x, unique)
+  repeated = (rhythm_fixes.first_repeats(x, unique) if semantics == CORRECTED
+              else mf.repeated_motif(x, unique))
   bonus = np.maximum(unique - mf.MOTIF_MIN_UNIQUE_PITCHES, 0)
   return np.where(repeated, REPEATED_MOTIF_REWARD + bonus, 0.0)
 
@@ -157,9 +173,15 @@ def interval_rewards_from_codes(codes: np.ndarray) -> np.ndarray:
 
 def reward_intervals(x, *, key: Key, semantics: str = CORRECTED,
                      num_notes: int = DEFAULT_NUM_NOTES, priming=None) -> np.ndarray:
-  """(7) Preferred intervals from the previous pitch (melody_features.interval_codes)."""
+  """(7) Preferred intervals from the previous pitch (melody_features.interval_codes).
+
+  Corrected pays no hold of a note that has sounded 4 steps or more (rhythm_fixes).
+  """
   del num_notes, priming
-  return interval_rewards_from_codes(mf.interval_codes(x, key, semantics))
+  rewards = interval_rewards_from_codes(mf.interval_codes(x, key, semantics))
+  if semantics == CORRECTED:
+    rewards[rhythm_fixes.long_holds(x)] = 0.0
+  return rewards
 
 
 def reward_leap_resolution(x, *, key: Key = None, semantics: str = CORRECTED,

@@ -297,6 +297,13 @@ def _header(config, evaluations, runs) -> str:
                ', '.join('<code>%s</code>' % markup.esc(r.path) for r in runs) or 'none',
                ', '.join('<code>%s</code> (%s semantics)' % (markup.esc(e.path), markup.esc(e.semantics))
                          for e in evaluations) or 'none', AB_HTML, AB_HTML)]
+  for ev in evaluations:  # issue 13: a tuned model that misses a diversity or realism floor
+    for name in scoring.model_names(ev.metrics):
+      warnings = ev.metrics[name].get(scoring.COLLAPSE_WARNINGS)
+      if warnings:
+        parts.append('<p class="warning"><strong>Collapse warning, %s (%s semantics):</strong> '
+                     '%s.</p>' % (markup.esc(name), markup.esc(ev.semantics),
+                                  markup.esc('; '.join(warnings))))
   return '\n'.join(parts)
 
 

@@ -8,6 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from pipelines import encoding
 from rl_tuner.policy import priming as priming_lib
 from rl_tuner.evaluate import runs as runs_lib
 from rl_tuner.evaluate import scoring
@@ -220,6 +221,24 @@ def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
   expected = sampling.score_log_p(prior, priming, notes).mean()
   assert result['q']['mean_log_p'] == pytest.approx(expected, abs=1e-5)
   assert result['g']['mean_log_p'] != result['q']['mean_log_p']
+  # Issue 13's figures, from the same compositions.
+  from rl_tuner.music import diversity
+  q, base = result['q'], result['note_rnn']
+  assert q['top_composition_share'] == diversity.top_composition_share(saved['q'])
+  assert q['distinct_8grams'] == diversity.distinct_8grams(saved['q'])
+  assert q['distinct_8grams_ratio'] == pytest.approx(
+      q['distinct_8grams'] / diversity.distinct_8grams(saved['note_rnn']))
+  events = {k: encoding.index_to_event(v) for k, v in saved.items()}
+  assert q['js_intervals'] == pytest.approx(
+      diversity.js_intervals(events['q'], events['note_rnn']))
+  assert base['js_note_lengths'] == 0.0 and base['distinct_8grams_ratio'] == 1.0
+  # The Note RNN's KL to itself is exactly 0; q's entropy is that of its own softmax.
+  assert base['kl_to_note_rnn_per_note'] == 0.0 and q['kl_to_note_rnn_per_note'] > 0
+  _, _, _, own, _ = sampling.generate_compositions(
+      q_net, 200, num_notes=12, seed=3, batch_size=64, return_log_p=True,
+      return_distributions=True)
+  assert q['entropy_per_note'] == pytest.approx(diversity.entropy_per_note(own), rel=1e-6)
+  assert base['collapse_warnings'] == [] and isinstance(q['collapse_warnings'], list)
 
 
 @pytest.mark.parametrize('flag, value', [

@@ -77,7 +77,11 @@ def inputs(tmp_path_factory, tiny_note_rnn):
       entry.update(scoring._jsonable(
           statistics.composition_stats(comps, key='C', semantics=semantics)))
       entry['mean_log_p'] = -3.5
+      entry.update(scoring.own_diversity_figures(comps))
       result[name] = entry
+    for name, comps in notes.items():
+      scoring.add_figures_vs_note_rnn(result[name], comps, result['note_rnn'],
+                                      notes['note_rnn'], is_note_rnn=name == 'note_rnn')
     out = str(root / ('eval_' + semantics))
     runs_lib.write_outputs(out, result, notes)
     eval_dirs.append(out)
@@ -109,6 +113,11 @@ def test_report_holds_tables_plots_and_links(pages):
   assert html.count('download=') >= 4  # our samples' MIDI and the run's own file
   for png in ('reward_curves.png', 'metrics_0.png', 'metrics_1.png', 'piano_rolls.png'):
     assert os.path.isfile(os.path.join(pages['out'], png))
+  # The tuned model plays one loop: flagged at the top, once per evaluation; never the Note RNN.
+  assert html.count('Collapse warning,') == 2
+  assert 'top_composition_share 100 % &gt; 0.2 %' in html
+  assert html.index('Collapse warning,') < html.index('<table class="metrics"')
+  assert 'Collapse warning, note_rnn' not in html
 
 
 def test_inputs_strings_are_escaped(pages):

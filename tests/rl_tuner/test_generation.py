@@ -178,3 +178,48 @@ def test_prior_scored_in_the_generation_loop_equals_score_log_p(model):
                                              priming_mode=mode, primers=primers,
                                              batch_size=5)
     np.testing.assert_array_equal(notes, again[1])
+
+
+def test_per_step_distributions_of_the_model_and_its_prior(model):
+  prior = _TinyStepModel(seed=11, sizes=(10,))
+  priming, notes, log_p, ours, theirs = sampling.generate_compositions(
+      model, 7, num_notes=5, seed=4, return_log_p=True, prior=prior,
+      return_distributions=True, batch_size=4)
+  assert ours.shape == theirs.shape == (7, 5, encoding.NUM_CLASSES)
+  # Row t of each is the distribution before note t: the hand loop's, per model.
+  for b in range(7):
+    np.testing.assert_allclose(
+        np.exp(ours[b]), sampling.next_event_probabilities(model, [priming[b]], notes[b]),
+        atol=1e-5)
+    np.testing.assert_allclose(
+        np.exp(theirs[b]), sampling.next_event_probabilities(prior, [priming[b]], notes[b]),
+        atol=1e-5)
+  # log_p is the prior's entry of the chosen note; the notes are those sampled without.
+  np.testing.assert_allclose(np.take_along_axis(theirs, notes[..., None], 2)[..., 0], log_p,
+                             atol=1e-6)
+  np.testing.assert_array_equal(
+      notes, sampling.generate_compositions(model, 7, num_notes=5, seed=4, batch_size=4)[1])
+  # Without a prior both arrays are the model's own.
+  _, _, _, own, same = sampling.generate_compositions(
+      model, 3, num_notes=4, seed=1, return_log_p=True, return_distributions=True)
+  np.testing.assert_array_equal(own, same)
+  with pytest.raises(ValueError, match='return_log_p'):
+    sampling.generate_compositions(model, 3, return_distributions=True)
+
+
+def test_distributions_handed_over_batch_by_batch(model):
+  prior = _TinyStepModel(seed=11, sizes=(10,))
+  _, notes, _, ours, theirs = sampling.generate_compositions(
+      model, 7, num_notes=5, seed=4, return_log_p=True, prior=prior,
+      return_distributions=True, batch_size=4)
+  seen = []
+
+  def keep(start, stop, a, b):
+    seen.append((start, stop))
+    np.testing.assert_array_equal(a, ours[start:stop])
+    np.testing.assert_array_equal(b, theirs[start:stop])
+
+  out = sampling.generate_compositions(model, 7, num_notes=5, seed=4, return_log_p=True,
+                                         prior=prior, on_distributions=keep, batch_size=4)
+  assert len(out) == 3 and seen == [(0, 4), (4, 7)]
+  np.testing.assert_array_equal(out[1], notes)

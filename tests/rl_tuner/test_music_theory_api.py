@@ -22,39 +22,46 @@ def _random_compositions(seed=3, batch=64, length=32):
 def test_corrected_holds_after_c():
   # [14, 0, 0, 0, 0], corrected:
   #   beat 0: tonic 3.                                                   = 3
-  #   beat 1: hold after C -> code -2.5 -> 0.3·5 = 1.5; ρ1 = -0.5 -> -1.5  = 0
-  #   beat 2: 1.5; ρ1 = -1/6, ρ2 = -1/3 -> -1.5                           = 0
-  #   beat 3: 1.5; m = 3.5, Var = 36.75, ρ1 = -12.25/4/36.75 = -1/12 (skip),
-  #           ρ2 = -24.5/147 = -1/6, ρ3 = -36.75/147 = -1/4 -> -1.25       = 0.25
-  #   beat 4: 1.5; m = 2.8, Var = 31.36, ρ = -0.05, -0.1, -0.15 (not > 0.15,
-  #           as the original rounds it) -> 0                              = 1.5
+  #   beats 1-3: hold after C -> code -2.5 -> 0.3·5 = 1.5; one struck pitch: ρ is
+  #     NaN, no autocorrelation penalty                                  = 1.5
+  #   beat 4: C has sounded 4 steps: the hold earns nothing               = 0
   # No repetition penalty: a hold is never excessive (legacy: -100 at beats 3, 4).
   rewards = mt.music_theory_reward(np.array([[14, 0, 0, 0, 0]]), key='C')
-  np.testing.assert_allclose(rewards[0], [3, 0, 0, 0.25, 1.5], atol=1e-12)
+  np.testing.assert_allclose(rewards[0], [3, 1.5, 1.5, 1.5, 0], atol=1e-12)
 
 
 def test_corrected_full_composition_from_legacy():
-  # Corrected differs from legacy on this composition only in the intervals of
-  # specials and in the tonic rule at beat 29:
+  # Corrected differs from legacy on this composition in the intervals of specials,
+  # the tonic rule at beat 29, the motif bonus and the autocorrelation:
   #   index 1 after C/G (beats 1, 7, 13, 15, 27, 29): rest -2 (0.75), not hold -2.5
   #     (1.5): 6 × -0.75 = -4.5;
   #   index 1 after D/E/F (beats 3, 5, 11, 19, 23, 25): rest -1 (0.25), not hold
   #     -1.5 (0.375): 6 × -0.125 = -0.75;
-  #   index 0 after C (beats 14, 30, 31): hold -2.5 (1.5), not rest -2 (0.75):
-  #     3 × +0.75 = +2.25;
+  #   index 0 after C (beats 14, 30, 31; C has sounded 1-2 steps): hold -2.5 (1.5),
+  #     not rest -2 (0.75): 3 × +0.75 = +2.25;
   #   beat 6, E -> G (+3, in key): in-key third 0.75 instead of code 3 (0): +0.75;
-  #   beat 29 holds index 1 (a note-off): corrected wants a hold there: -3.
-  # Σ corrected = Σ legacy - 4.5 - 0.75 + 2.25 + 0.75 - 3 = Σ legacy - 5.25.
-  # Last beat: index 0 after C gets 1.5 instead of 0.75: 6.489 + 0.75.
+  #   beat 29 holds index 1 (a note-off): corrected wants a hold there: -3;
+  #   windows of 5 pitches (beats 12, 13, 21, 22, 23) earn 3.3, not 3.6: 5 × -0.3.
+  # Σ corrected = Σ legacy - 4.5 - 0.75 + 2.25 + 0.75 - 3 - 1.5 = Σ legacy - 6.75,
+  # autocorrelation aside: corrected's is legacy's on the 19 struck pitches alone.
   x = np.array([FULL])
-  legacy = mt.music_theory_reward(x, key='C', semantics='legacy')[0]
-  corrected = mt.music_theory_reward(x, key='C', semantics='corrected')[0]
-  assert corrected.sum() == pytest.approx(legacy.sum() - 5.25, abs=1e-9)
-  assert corrected.sum() == pytest.approx(-15.1874, abs=1e-4)
-  assert corrected[-1] == pytest.approx(7.239, abs=1e-3)
-  diff = corrected - legacy
+  legacy = mt.reward_components(x, key='C', semantics='legacy')
+  corrected = mt.reward_components(x, key='C', semantics='corrected')
+  others = [name for name in mt.MUSIC_THEORY_RULES if name != 'autocorrelation']
+  assert sum(corrected[n].sum() for n in others) == pytest.approx(
+      sum(legacy[n].sum() for n in others) - 6.75, abs=1e-9)
+  diff = sum(corrected[n][0] - legacy[n][0] for n in others)
   assert diff[29] == pytest.approx(-3.75)  # tonic -3 and rest-after-tonic -0.75
   assert diff[6] == pytest.approx(0.75)
+  assert diff[12] == pytest.approx(-0.3)
+  struck = np.nonzero(x[0] >= 2)[0]
+  on_pitches = mt.reward_components(x[:, struck], key='C', semantics='legacy',
+                                    rules=['autocorrelation'])['autocorrelation'][0]
+  np.testing.assert_allclose(corrected['autocorrelation'][0][struck], on_pitches, atol=1e-12)
+  # A special keeps the penalty of the pitches before it.
+  specials = np.nonzero(x[0] < 2)[0]
+  np.testing.assert_array_equal(corrected['autocorrelation'][0][specials],
+                                corrected['autocorrelation'][0][specials - 1])
 
 
 @pytest.mark.parametrize('mode', mt.REWARD_MODES)

@@ -1,7 +1,9 @@
 """The vectorised rules against a literal note-by-note reading of the specs.
 
 `reference_rewards` walks each composition note by note exactly as rl_tuner/README.md
-(legacy and corrected) describes the rules, with plain
+(legacy and corrected, with issue 13's corrected rows: struck-pitch autocorrelation, motif
+bonus up to 4 pitches, a phrase's first repeat, no reward for holds of a note sounding 4
+steps) describes the rules, with plain
 Python loops and the carried leap state, for any key. It shares no code with
 rl_tuner.music.features. Random compositions in several styles and keys must
 give the same rewards and interval codes in both semantics.
@@ -76,11 +78,24 @@ def _repeated(history, a, semantics):
   return n > (6 if flag else 4)
 
 
+def _steps_sounded(history):
+  """Steps the note a hold would continue has sounded (0: a rest, or no note)."""
+  holds = 0
+  for c in reversed(history):
+    if c == 0:
+      holds += 1
+    else:
+      return holds + 1 if c >= 2 else 0
+  return 0
+
+
 def reference_rewards(notes, key, semantics, num_notes=32):
   """{rule: [T] rewards} and [T] interval codes, one note at a time."""
   out = {name: [] for name in mt.MUSIC_THEORY_RULES}
   codes = []
   direction, leapt_from, steps = 0, None, 0
+  last_repeat = -8
+  corrected = semantics == 'corrected'
   final_bar = num_notes - 4
   for t, a in enumerate(notes):
     history = list(notes[:t])
@@ -95,8 +110,9 @@ def reference_rewards(notes, key, semantics, num_notes=32):
     out['tonic'].append(3.0 if tonic else 0.0)
     out['repetition'].append(-100.0 if _repeated(history, a, semantics) else 0.0)
     penalty = 0.0
+    signal = [c for c in x if c >= 2] if corrected else x
     for lag in (1, 2, 3):
-      rho = _autocorrelate(x, lag)
+      rho = _autocorrelate(signal, lag) if signal else np.nan
       if not np.isnan(rho) and abs(rho) > 0.15:
         penalty += abs(rho) * 3.0
     out['autocorrelation'].append(-penalty)
@@ -105,9 +121,14 @@ def reference_rewards(notes, key, semantics, num_notes=32):
       window = x[-8:]
       unique = len({c for c in window if c >= 2})
       if unique >= 3:
-        motif = 3.0 + max((unique - 3) * 0.3, 0)
+        motif = 3.0 + max((min(unique, 4 if corrected else 99) - 3) * 0.3, 0)
         before = x[:-8]
-        if any(before[i:i + 8] == window for i in range(len(before) - 7)):
+        copies = sum(before[i:i + 8] == window for i in range(len(before) - 7))
+        if corrected:
+          if copies == 1 and t - last_repeat >= 8:
+            repeated = 4.0 + max(unique - 3, 0)
+            last_repeat = t
+        elif copies:
           repeated = 4.0 + max(unique - 3, 0)
     out['motif'].append(motif)
     out['repeated_motif'].append(repeated)
@@ -117,6 +138,8 @@ def reference_rewards(notes, key, semantics, num_notes=32):
       interval = -1.0
     else:
       interval = INTERVAL_REWARD.get(code, 0.0)
+    if corrected and a == 0 and _steps_sounded(history) >= 4:
+      interval = 0.0
     out['intervals'].append(0.0 if code == 0 else interval * 5.0)
     leap = 0.0
     if history:

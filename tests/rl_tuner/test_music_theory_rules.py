@@ -3,7 +3,7 @@
 Indices: 0 = hold, 1 = note off, k >= 2 = MIDI k + 46. In C major: 2/14/26 = C,
 6/18/30 = E, 9/21/33 = G, 16 = D4, 19 = F4, 23 = A4, 11 = A3, 15 = C#4.
 "legacy" vectors come from the original's behaviour (the original's behaviour, checked against its code);
-"corrected" vectors from rl_tuner/README.md's corrected table.
+"corrected" vectors from rl_tuner/README.md's corrected table (issue 13's rows included).
 """
 
 import numpy as np
@@ -124,10 +124,6 @@ def test_repetition_of_specials(name, notes, corrected, legacy):
     # [14, 21]: deviations ±3.5, Var 12.25, ρ1 = (3.5 · -3.5) / 2 / 12.25 = -0.5
     # (> 0.15: -1.5); ρ2 = ρ3 = 0 (empty sums).
     ('two_notes', [14, 21], [0.0, -1.5]),
-    # [14, 0, 0]: m = 14/3, deviations 28/3, -14/3, -14/3, Var = 1176/27;
-    # ρ1 = (-392/9 + 196/9) / 3 / Var = -1/6, ρ2 = (-392/9) / 3 / Var = -1/3;
-    # -3 · (1/6 + 1/3) = -1.5.
-    ('hold_after_c', [14, 0, 0], [0.0, -1.5, -1.5]),
     # Constant: NaN throughout.
     ('constant', [20] * 5, [0.0] * 5),
 ])
@@ -136,29 +132,52 @@ def test_autocorrelation(name, notes, expected, semantics):
   assert rule('autocorrelation', notes, semantics) == pytest.approx(expected, abs=1e-12)
 
 
+def test_autocorrelation_of_raw_indices_in_legacy():
+  # [14, 0, 0]: m = 14/3, deviations 28/3, -14/3, -14/3, Var = 1176/27;
+  # ρ1 = (-392/9 + 196/9) / 3 / Var = -1/6, ρ2 = (-392/9) / 3 / Var = -1/3;
+  # -3 · (1/6 + 1/3) = -1.5: holds look like a low pitch.
+  assert rule('autocorrelation', [14, 0, 0], 'legacy') == pytest.approx([0, -1.5, -1.5])
+
+
+def test_autocorrelation_of_struck_pitches_in_corrected():
+  # Corrected skips holds and note-offs: [14, 0, 0] is one pitch (NaN: no penalty).
+  assert rule('autocorrelation', [14, 0, 0]) == [0.0, 0.0, 0.0]
+  # [14, 0, 21, 0]: the pitches [14, 21] give ρ1 = -0.5 (-1.5) from beat 2; the hold
+  # at beat 3 keeps it. Legacy sees [14, 0, 21, 0] instead.
+  assert rule('autocorrelation', [14, 0, 21, 0]) == pytest.approx([0, 0, -1.5, -1.5])
+  # Rhythm does not matter: the same pitches with other holds, the same penalty at
+  # each pitch.
+  plain = rule('autocorrelation', [14, 16, 18, 21])
+  held = rule('autocorrelation', [14, 0, 16, 1, 0, 18, 21, 0])
+  assert [held[i] for i in (0, 2, 5, 6)] == pytest.approx(plain, abs=1e-12)
+  assert held[7] == held[6] and held[3] == held[4] == held[2]
+
+
 def test_autocorrelation_threshold_tie_as_original():
   # [35, 35, 35, 35, 1]: m = 28.2, deviations 6.8 (×4) and -27.2, Var = 184.96;
   # ρ1 = -46.24 / 5 / 184.96 = -0.05, ρ2 = -0.1, ρ3 = -138.72 / 5 / 184.96 = -0.15
   # exactly. Exact arithmetic would not penalise (|ρ3| = 0.15 is not > 0.15); the
   # original's floating point gives 0.15000000000000002 and penalises -0.45.
-  assert rule('autocorrelation', [35, 35, 35, 35, 1])[4] == pytest.approx(-0.45, abs=1e-12)
+  assert rule('autocorrelation', [35, 35, 35, 35, 1], 'legacy')[4] == pytest.approx(
+      -0.45, abs=1e-12)
 
 
 # (5) Motif and (6) repeated motif --------------------------------------------------
 
-@pytest.mark.parametrize('semantics', BOTH)
-@pytest.mark.parametrize('name, notes, expected_last', [
-    ('four_pitches', [14, 16, 18, 19, 1, 1, 1, 1], 3.3),   # 3 + 0.3 · (4 - 3)
-    ('three_pitches', [14, 16, 18, 0, 0, 0, 0, 0], 3.0),
-    ('two_pitches', [14, 14, 16, 16, 1, 1, 1, 1], 0.0),
-    ('eight_pitches', [2, 4, 6, 7, 9, 11, 13, 14], 4.5),   # 3 + 0.3 · 5
-    ('only_specials', [0, 1] * 4, 0.0),
+@pytest.mark.parametrize('name, notes, legacy, corrected', [
+    ('four_pitches', [14, 16, 18, 19, 1, 1, 1, 1], 3.3, 3.3),   # 3 + 0.3 · (4 - 3)
+    ('three_pitches', [14, 16, 18, 0, 0, 0, 0, 0], 3.0, 3.0),
+    ('two_pitches', [14, 14, 16, 16, 1, 1, 1, 1], 0.0, 0.0),
+    # legacy 3 + 0.3 · 5; corrected counts at most 4 pitches: 3 + 0.3.
+    ('eight_pitches', [2, 4, 6, 7, 9, 11, 13, 14], 4.5, 3.3),
+    ('only_specials', [0, 1] * 4, 0.0, 0.0),
 ])
-def test_motif(name, notes, expected_last, semantics):
+def test_motif(name, notes, legacy, corrected):
   del name
-  rewards = rule('motif', notes, semantics)
-  assert rewards[:7] == [0.0] * 7  # fewer than 8 events: no motif
-  assert rewards[7] == pytest.approx(expected_last)
+  for semantics, expected_last in (('legacy', legacy), ('corrected', corrected)):
+    rewards = rule('motif', notes, semantics)
+    assert rewards[:7] == [0.0] * 7  # fewer than 8 events: no motif
+    assert rewards[7] == pytest.approx(expected_last)
 
 
 def test_motif_window_slides():
@@ -166,26 +185,43 @@ def test_motif_window_slides():
   assert rule('motif', [14, 16, 18, 1, 1, 1, 1, 1, 1]) == [0] * 7 + [3.0, 0.0]
 
 
-@pytest.mark.parametrize('semantics', BOTH)
-def test_repeated_motif(semantics):
+def test_repeated_motif():
   motif = [14, 16, 18, 19, 1, 1, 1, 1]
   # Beat 15 closes motif #2, an exact copy of beats 0-7: 4 + (4 - 3) = 5. Beat 16's
-  # window [16, 18, 19, 1, 1, 1, 1, 14] occurs at beats 1-8, before it: 5 again.
-  assert rule('repeated_motif', motif + motif + [14], semantics) == [0.0] * 15 + [5.0, 5.0]
+  # window [16, 18, 19, 1, 1, 1, 1, 14] occurs at beats 1-8, before it: 5 again
+  # in legacy; corrected counts the phrase once (beat 16 is within 7 steps of 15).
+  notes = motif + motif + [14]
+  assert rule('repeated_motif', notes, 'legacy') == [0.0] * 15 + [5.0, 5.0]
+  assert rule('repeated_motif', notes, 'corrected') == [0.0] * 15 + [5.0, 0.0]
 
 
-def test_repeated_motif_needs_an_earlier_non_overlapping_copy():
+def test_repeated_motif_loop_pays_once_in_corrected():
+  # A period-4 loop over 32 beats: legacy pays every beat from 15 on (each window has
+  # a copy entirely before it). Corrected pays beat 15 only: from beat 16 the copies
+  # fall within 7 steps of it, and from beat 19 each window has 2 copies before.
+  loop = [14, 16, 18, 19] * 8
+  assert rule('repeated_motif', loop, 'legacy') == [0.0] * 15 + [5.0] * 17
+  assert rule('repeated_motif', loop, 'corrected') == [0.0] * 15 + [5.0] + [0.0] * 16
+  # Two different phrases, each repeated once, 8 or more steps apart: both pay.
+  a, b = [14, 16, 18, 19, 0, 0, 0, 0], [21, 19, 18, 16, 0, 0, 0, 1]
+  rewards = rule('repeated_motif', a + a + b + b, 'corrected')
+  assert [t for t, r in enumerate(rewards) if r] == [15, 31]
+
+
+@pytest.mark.parametrize('semantics', BOTH)
+def test_repeated_motif_needs_an_earlier_non_overlapping_copy(semantics):
   # Period 4: at beat 11 the window (beats 4-11) equals beats 0-7, but that copy
   # overlaps it; only at beat 15 is there a copy (beats 0-7) entirely before.
-  rewards = rule('repeated_motif', [14, 16, 18, 19] * 4)
+  rewards = rule('repeated_motif', [14, 16, 18, 19] * 4, semantics)
   assert rewards == [0.0] * 15 + [5.0]
   # A repeated window that is not a motif (2 pitches) earns nothing.
-  assert rule('repeated_motif', [14, 16, 1, 1] * 4) == [0.0] * 16
+  assert rule('repeated_motif', [14, 16, 1, 1] * 4, semantics) == [0.0] * 16
 
 
-def test_repeated_motif_bonus_counts_distinct_pitches():
-  motif = [2, 4, 6, 7, 9, 11, 13, 14]  # 8 distinct pitches: 4 + 5
-  assert rule('repeated_motif', motif * 2)[15] == 9.0
+@pytest.mark.parametrize('semantics', BOTH)
+def test_repeated_motif_bonus_counts_distinct_pitches(semantics):
+  motif = [2, 4, 6, 7, 9, 11, 13, 14]  # 8 distinct pitches: 4 + 5 (not capped)
+  assert rule('repeated_motif', motif * 2, semantics)[15] == 9.0
 
 
 # (7) Intervals ---------------------------------------------------------------------
@@ -240,6 +276,18 @@ def test_intervals_semantics(name, prev, note, corrected, legacy):
   del name
   assert rule('intervals', [prev, note], 'corrected')[1] == pytest.approx(corrected)
   assert rule('intervals', [prev, note], 'legacy')[1] == pytest.approx(legacy)
+
+
+def test_corrected_holds_pay_until_a_quarter_note():
+  # C held: each hold after the tonic earns 1.5 while C has sounded 1-3 steps, then 0
+  # (legacy pays its rest code 0.75 for every index 0).
+  assert rule('intervals', [14] + [0] * 6) == [0.0, 1.5, 1.5, 1.5, 0.0, 0.0, 0.0]
+  assert rule('intervals', [14] + [0] * 6, 'legacy') == [0.0] + [0.75] * 6
+  # A new pitch starts the count again; a hold after a note-off continues a rest
+  # (code -2.5 after C, but the rest has no sounding note: never long).
+  assert rule('intervals', [16, 0, 0, 0, 0, 16, 0]) == pytest.approx(
+      [0, 0.375, 0.375, 0.375, 0, 0, 0.375])
+  assert rule('intervals', [14, 1] + [0] * 5) == pytest.approx([0, 0.75] + [1.5] * 5)
 
 
 @pytest.mark.parametrize('semantics', BOTH)
