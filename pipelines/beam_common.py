@@ -20,6 +20,7 @@ import google_crc32c
 from apache_beam.metrics import Metrics
 from apache_beam.options import pipeline_options
 
+from pipelines import quiet
 from pipelines import stats
 
 COUNTERS_TAG = 'counters'
@@ -67,7 +68,11 @@ class CountingDoFn(beam.DoFn):
 
 
 class BeamArgsError(ValueError):
-  """A command-line argument is neither one of ours nor a Beam option."""
+  """A command-line argument is neither one of ours nor a Beam option (`flag` names it)."""
+
+  def __init__(self, message: str, flag: str = ''):
+    super().__init__(message)
+    self.flag = flag
 
 
 def _register_optional_option_classes(args: Sequence[str]) -> None:
@@ -103,12 +108,14 @@ def make_pipeline_options(beam_args: Sequence[str],
   unknown = [arg for arg in unknown if arg.startswith('-')]
   if unknown:
     raise BeamArgsError('unknown flag %s (neither a flag of this program nor '
-                        'a Beam pipeline option; see --helpfull)' % unknown[0])
+                        'a Beam pipeline option; see --helpfull)' % unknown[0],
+                        flag=unknown[0].lstrip('-').split('=', 1)[0])
   given = pipeline_options.PipelineOptions(args).get_all_options(
       drop_default=True)
   # Keyword values override flags in PipelineOptions, so pass only the
   # defaults that no flag sets.
   defaults.setdefault('default_sdk_harness_log_level', 'WARNING')
+  defaults.setdefault('sdk_harness_log_level_overrides', dict(quiet.BEAM_WORKER_LOG_OVERRIDES))
   missing = {k: v for k, v in defaults.items() if k not in given}
   return pipeline_options.PipelineOptions(args, **missing)
 

@@ -65,7 +65,7 @@ class ConvertFileFn(beam_common.CountingDoFn):
       else:
         logging.warning('Skipped %s: %s', result.path, error)
     if result.sequences:
-      logging.info('Converted %s (%d sequence%s).', result.path,
+      logging.debug('Converted %s (%d sequence%s).', result.path,
                    len(result.sequences),
                    '' if len(result.sequences) == 1 else 's')
     yield self._count(stats.INPUTS_TOTAL, 1)
