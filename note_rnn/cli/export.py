@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Exports a Note RNN to Magenta's melody_rnn layout: a training-style checkpoint and a .mag bundle.
+"""`export_magenta_bundle`: a Note RNN in Magenta's melody_rnn layout (checkpoint + .mag bundle).
 
 Example:
   bin/export_magenta_bundle --checkpoint=note_rnn/pretrained/rl_tuner_default \
@@ -15,18 +14,20 @@ which Magenta's own generator reads:
   melody_rnn_generate --config=basic_rnn --run_dir=/tmp/magenta_export \
     --hparams='rnn_layer_sizes=[100]' --output_dir=...
 The bundle carries its own generation graph, so no hparams are needed with --bundle_file.
+
+Exit status: 0 done, 2 a bad flag (one line naming it).
 """
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from absl import app
+from absl import flags
+from absl import logging
 
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
+from pipelines import errors
+from pipelines.errors import FlagError
 
+TOOL = 'export_magenta_bundle'
 FLAGS = flags.FLAGS
 flags.DEFINE_string('checkpoint', None,
                     'Source model: anything note_rnn.load reads (run dir, checkpoint, bundle). '
@@ -40,23 +41,21 @@ flags.DEFINE_integer('batch_size', 128, 'Batch size baked into the generation gr
                      '(Magenta generates this many sequences per session run).')
 
 
-def _fail(message):
-  sys.stderr.write('export_magenta_bundle: %s\n' % message)
-  sys.exit(2)
-
-
-def main(argv):
+def _export(argv):
   if len(argv) > 1:
-    _fail('unexpected arguments: %s' % ' '.join(argv[1:]))
+    raise FlagError('output_dir', 'unexpected arguments: %s' % ' '.join(argv[1:]))
+  if not FLAGS.output_dir:
+    raise FlagError('output_dir', 'is required')
   if FLAGS.checkpoint and FLAGS.run_dir:
-    _fail('give --checkpoint or --run_dir, not both')
+    raise FlagError('run_dir', 'give --checkpoint or --run_dir, not both')
   source = FLAGS.checkpoint or FLAGS.run_dir
+  source_flag = 'checkpoint' if FLAGS.checkpoint else 'run_dir'
   if source and not (os.path.exists(source) or os.path.exists(source + '.index')):
-    _fail('--%s=%s does not exist' % ('checkpoint' if FLAGS.checkpoint else 'run_dir', source))
+    raise FlagError(source_flag, '%s does not exist' % source)
   if FLAGS.batch_size <= 0:
-    _fail('--batch_size must be positive')
+    raise FlagError('batch_size', 'must be positive')
   if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
-    _fail('--output_dir=%s exists and is not a directory' % FLAGS.output_dir)
+    raise FlagError('output_dir', '%s exists and is not a directory' % FLAGS.output_dir)
   from note_rnn import export  # pylint: disable=g-import-not-at-top
   try:
     written = export.export_to_magenta(
@@ -66,11 +65,19 @@ def main(argv):
                             bundle_description=FLAGS.bundle_description,
                             batch_size=FLAGS.batch_size))
   except (FileNotFoundError, ValueError) as e:
-    _fail(str(e))
+    raise FlagError(source_flag, str(e)) from None
   for key, path in sorted(written.items()):
     logging.info('Wrote %s: %s', key, path)
 
 
-if __name__ == '__main__':
-  flags.mark_flag_as_required('output_dir')
+def main(argv):
+  errors.exit_on_flag_error(TOOL, _export, argv)
+
+
+def run():
+  """Console-script entry point."""
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()

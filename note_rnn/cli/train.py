@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Trains a Note RNN on melody SequenceExamples (the counterpart of melody_rnn_train).
+"""`train_note_rnn`: trains a Note RNN on melody SequenceExamples (melody_rnn_train's counterpart).
 
 Example:
   bin/train_note_rnn \
@@ -11,20 +10,23 @@ Example:
 Rerunning with the same --run_dir resumes from the latest checkpoint in RUN_DIR/checkpoints/.
 The best weights by eval loss are in RUN_DIR/best/, which note_rnn.load(RUN_DIR) and every
 --note_rnn_checkpoint / --checkpoint flag read.
+
+Exit status: 0 done, 2 a bad flag (one line naming it), 3 the run diverged (NaN/Inf; the
+last good checkpoint is kept).
 """
 
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from absl import app
+from absl import flags
+from absl import logging
 
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
+from note_rnn import config as config_lib
+from pipelines import errors
+from pipelines.errors import FlagError
 
-from note_rnn import config as config_lib  # noqa: E402
-
+TOOL = 'train_note_rnn'
 FLAGS = flags.FLAGS
 flags.DEFINE_string('sequence_example_file', None,
                     'Training SequenceExample TFRecord(s): comma-separated paths or globs.')
@@ -52,14 +54,12 @@ flags.DEFINE_float('random_primer_probability', 0.0,
                    'training).')
 
 
-def _fail(message):
-  sys.stderr.write('train_note_rnn: %s\n' % message)
-  sys.exit(2)
-
-
-def main(argv):
+def _train(argv):
   if len(argv) > 1:
-    _fail('unexpected arguments: %s' % ' '.join(argv[1:]))
+    raise FlagError('flagfile', 'unexpected arguments: %s' % ' '.join(argv[1:]))
+  for name in ('sequence_example_file', 'run_dir'):
+    if not getattr(FLAGS, name):
+      raise FlagError(name, 'is required')
   from note_rnn import dataset as dataset_lib  # pylint: disable=g-import-not-at-top
   from note_rnn import train as train_lib  # pylint: disable=g-import-not-at-top
   try:
@@ -72,27 +72,27 @@ def main(argv):
     if overrides:
       hparams = config_lib.NoteRnnHParams(**{**hparams.to_dict(), **overrides})
   except ValueError as e:
-    _fail('--hparams/--learning_rate/--clip_norm: %s' % e)
+    raise FlagError('hparams', '%s (or --learning_rate/--clip_norm)' % e) from None
   for name in ('sequence_example_file', 'eval_sequence_example_file'):
     value = getattr(FLAGS, name)
     if value:
       try:
         dataset_lib.expand_file_patterns(value)
       except FileNotFoundError as e:
-        _fail('--%s: %s' % (name, e))
+        raise FlagError(name, str(e)) from None
   for name in ('num_training_steps', 'summary_every', 'eval_every', 'checkpoint_every',
                'keep_checkpoints'):
     if getattr(FLAGS, name) <= 0:
-      _fail('--%s must be positive, got %d' % (name, getattr(FLAGS, name)))
+      raise FlagError(name, 'must be positive, got %d' % getattr(FLAGS, name))
   if not 0.0 <= FLAGS.random_primer_probability <= 1.0:
-    _fail('--random_primer_probability must be in [0, 1], got %r'
-          % FLAGS.random_primer_probability)
+    raise FlagError('random_primer_probability', 'must be in [0, 1], got %r'
+                    % FLAGS.random_primer_probability)
   if FLAGS.eval_max_batches < 0:
-    _fail('--eval_max_batches must be >= 0')
+    raise FlagError('eval_max_batches', 'must be >= 0')
   if not 0 <= FLAGS.seed < 2 ** 32:
-    _fail('--seed must be in [0, 2**32), got %d' % FLAGS.seed)
+    raise FlagError('seed', 'must be in [0, 2**32), got %d' % FLAGS.seed)
   if os.path.exists(FLAGS.run_dir) and not os.path.isdir(FLAGS.run_dir):
-    _fail('--run_dir=%s exists and is not a directory' % FLAGS.run_dir)
+    raise FlagError('run_dir', '%s exists and is not a directory' % FLAGS.run_dir)
   cfg = train_lib.TrainConfig(
       run_dir=FLAGS.run_dir, sequence_example_file=FLAGS.sequence_example_file,
       eval_sequence_example_file=FLAGS.eval_sequence_example_file, config=FLAGS.config,
@@ -104,15 +104,24 @@ def main(argv):
   try:
     result = train_lib.train(cfg)
   except train_lib.TrainingDivergedError as e:
-    logging.error('%s', e)
-    _fail(str(e))
-  except ValueError as e:
-    _fail(str(e))
+    print('%s: %s' % (TOOL, e), file=sys.stderr)
+    sys.exit(errors.EXIT_DIVERGED)
+  except ValueError as e:  # the run dir or the data do not fit the flags (the message says)
+    raise FlagError('run_dir' if 'run_dir' in str(e) else 'sequence_example_file',
+                    str(e)) from None
   best = result.get('best') or {}
   logging.info('Done at step %d. best/ is from step %s (eval loss %s). Run dir: %s',
                result['step'], best.get('step'), best.get('eval_loss'), cfg.run_dir)
 
 
-if __name__ == '__main__':
-  flags.mark_flags_as_required(['sequence_example_file', 'run_dir'])
+def main(argv):
+  errors.exit_on_flag_error(TOOL, _train, argv)
+
+
+def run():
+  """Console-script entry point."""
   app.run(main)
+
+
+if __name__ == '__main__':
+  run()
