@@ -29,6 +29,8 @@ _DROPPED = {
     # Beam: on import (every process), BigQuery clients are not installed and not used; on
     # every pipeline, that the default runner is used.
     'root': ('apitools not found', 'Missing pipeline option (runner)'),
+    # TF's SavedModel export logs its progress through absl (untraced functions, fingerprint).
+    'absl': ('Found untraced functions', 'Writing fingerprint to', 'Assets written to'),
     # TF1-era deprecation notices (tf-agents' ReplayBuffer.get_next, the TF1 graph used to
     # write Magenta's checkpoint) and the V1-checkpoint-format box of tf.compat.v1 Saver.
     'tensorflow': ('is deprecated and will be removed',
