@@ -1,4 +1,4 @@
-"""`create_melody_dataset`: builds the melody dataset (Magenta's melody_rnn_create_dataset) with Beam.
+"""`create_melody_dataset`: the melody dataset (Magenta's melody_rnn_create_dataset) with Beam.
 
 Reads NoteSequence TFRecords and writes, in --output_dir,
 training_melodies.tfrecord and eval_melodies.tfrecord (tf.train.SequenceExample,
