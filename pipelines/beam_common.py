@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import struct
+import sys
 import time
 import uuid
 from typing import List, Mapping, Optional, Sequence
@@ -118,6 +119,37 @@ def make_pipeline_options(beam_args: Sequence[str],
   defaults.setdefault('sdk_harness_log_level_overrides', dict(quiet.BEAM_WORKER_LOG_OVERRIDES))
   missing = {k: v for k, v in defaults.items() if k not in given}
   return pipeline_options.PipelineOptions(args, **missing)
+
+
+WORKER_COMMAND = '%s -m pipelines.beam_worker' % sys.executable
+
+
+def make_pipeline(options: pipeline_options.PipelineOptions) -> beam.Pipeline:
+  """beam.Pipeline(options=options); the Direct runner's worker processes start quiet.
+
+  With `--direct_running_mode=multi_processing` the Direct runner starts each worker as
+  Beam's own module; here they start as `pipelines.beam_worker` (which silences the
+  third-party start-up noise first) on the same Fn API runner, with the same number of
+  workers.
+  """
+  direct = options.view_as(pipeline_options.DirectOptions)
+  runner = options.view_as(pipeline_options.StandardOptions).runner
+  if runner not in (None, 'DirectRunner') or direct.direct_running_mode != 'multi_processing':
+    return beam.Pipeline(options=options)
+  # pylint: disable=g-import-not-at-top
+  from apache_beam.portability.api import beam_provision_api_pb2
+  from apache_beam.runners.portability import portable_runner
+  from apache_beam.runners.portability.fn_api_runner import fn_runner
+  from apache_beam.transforms import environments
+  # pylint: enable=g-import-not-at-top
+  direct.direct_running_mode = 'in_memory'  # the environment below replaces Beam's own
+  # As the Direct runner does: the workers get the pipeline options (log levels among them).
+  encoded = portable_runner.JobServiceHandle.encode_pipeline_options(options.get_all_options())
+  return beam.Pipeline(runner=fn_runner.FnApiRunner(
+      default_environment=environments.SubprocessSDKEnvironment.from_command_string(
+          WORKER_COMMAND),
+      provision_info=fn_runner.ExtendedProvisionInfo(
+          beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))), options=options)
 
 
 def runner_name(options: pipeline_options.PipelineOptions) -> str:

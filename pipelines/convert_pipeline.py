@@ -134,7 +134,7 @@ def run(config: ConvertConfig, options=None) -> dict:
                len(relative_paths), config.input_dir,
                beam_common.runner_name(options))
   start = time.time()
-  pipeline = beam.Pipeline(options=options)
+  pipeline = beam_common.make_pipeline(options)
   build(pipeline, config, relative_paths)
   result = pipeline.run()
   result.wait_until_finish()

@@ -155,7 +155,7 @@ def convert(config: CorpusConfig, units, options) -> dict:
   logging.info('corpus: %d units, %d to convert (%d cached), with %s.',
                len(units), todo, len(units) - todo,
                beam_common.runner_name(options))
-  pipeline = beam.Pipeline(options=options)
+  pipeline = beam_common.make_pipeline(options)
   results = beam_common.split_by_tag(
       pipeline
       | 'Units' >> beam.Create(units, reshuffle=False)

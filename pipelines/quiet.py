@@ -29,6 +29,8 @@ _DROPPED = {
     # Beam: on import (every process), BigQuery clients are not installed and not used; on
     # every pipeline, that the default runner is used.
     'root': ('apitools not found', 'Missing pipeline option (runner)'),
+    # The Direct runner, when beam_common.make_pipeline runs its worker processes itself.
+    'apache_beam.runners.portability.fn_api_runner.fn_runner': ('direct_running_mode',),
     # TF's SavedModel export logs its progress through absl (untraced functions, fingerprint).
     'absl': ('Found untraced functions', 'Writing fingerprint to', 'Assets written to'),
     # TF1-era deprecation notices (tf-agents' ReplayBuffer.get_next, the TF1 graph used to
@@ -42,7 +44,9 @@ _DROPPED = {
 # Direct-runner-only options the worker does not know) at WARNING; passed to the workers as
 # the pipeline option sdk_harness_log_level_overrides.
 BEAM_WORKER_LOG_OVERRIDES = {
-    '__main__': 'ERROR',  # sdk_worker_main runs as __main__: "No semi_persistent_directory"
+    # "No semi_persistent_directory" (sdk_worker_main, run as __main__ by Beam's own command).
+    '__main__': 'ERROR',
+    'apache_beam.runners.worker.sdk_worker_main': 'ERROR',
     'apache_beam.options.pipeline_options': 'ERROR',  # "Discarding unparseable args"
 }
 
