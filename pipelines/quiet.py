@@ -35,9 +35,9 @@ _DROPPED = {
     'absl': ('Found untraced functions', 'Writing fingerprint to', 'Assets written to'),
     # TF1-era deprecation notices (tf-agents' ReplayBuffer.get_next, the TF1 graph used to
     # write Magenta's checkpoint) and the V1-checkpoint-format box of tf.compat.v1 Saver.
-    'tensorflow': ('is deprecated and will be removed',
+    'tensorflow': ('is deprecated and will be removed', '`tf.nn.rnn_cell.',
                    "TensorFlow's V1 checkpoint format", '*******', 'Consider switching to the',
-                   'V2 checkpoint format'),
+                   'tf.train.Saver(write_version', 'now on by default'),
 }
 
 # Beam worker-harness loggers that report the harness's own set-up (no session file to load,
@@ -81,6 +81,8 @@ def silence() -> None:
   elif WORKER_PYTHONWARNINGS not in given:
     os.environ['PYTHONWARNINGS'] = given + ',' + WORKER_PYTHONWARNINGS
   warnings.filterwarnings('ignore', message=PYDUB_WARNING, category=RuntimeWarning)
+  # The TF1 cells that build Magenta's generation graph (export_magenta_bundle) on purpose.
+  warnings.filterwarnings('ignore', message='`tf.nn.rnn_cell.', category=UserWarning)
   for name, substrings in _DROPPED.items():
     logging.getLogger(None if name == 'root' else name).addFilter(_DropKnownNoise(substrings))
   # TF's Python INFO lines (SavedModel export: untraced functions, assets, fingerprint).
