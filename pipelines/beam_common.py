@@ -80,7 +80,7 @@ def _register_optional_option_classes(args: Sequence[str]) -> None:
   # The Dask runner's options (e.g. --dask_client_address) exist only once its
   # module is imported; import it only when asked for (it pulls in dask).
   if any('dask' in arg.lower() for arg in args):
-    pass  # pylint: disable=g-import-not-at-top,unused-import
+    from apache_beam.runners.dask import dask_runner  # noqa: F401  (registers its options)
 
 
 def make_pipeline_options(beam_args: Sequence[str],

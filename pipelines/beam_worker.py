@@ -18,7 +18,7 @@ _handler.setLevel(logging.WARNING)
 _handler.setFormatter(logging.Formatter('%(levelname)s:%(name)s:%(message)s'))
 logging.getLogger().addHandler(_handler)
 
-from apache_beam.runners.worker import sdk_worker_main  # pylint: disable=g-import-not-at-top,wrong-import-position
+from apache_beam.runners.worker import sdk_worker_main  # noqa: E402
 
 if __name__ == '__main__':
   sdk_worker_main.main(sys.argv)

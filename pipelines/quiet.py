@@ -95,4 +95,4 @@ def import_gym_quietly() -> None:
   tf-agents imports gym; the banner asks to migrate to Gymnasium, which is tf-agents' call.
   """
   with contextlib.redirect_stderr(io.StringIO()):
-    import gym  # pylint: disable=g-import-not-at-top,unused-import,import-outside-toplevel
+    import gym  # noqa: F401

@@ -17,11 +17,11 @@ from pipelines import quiet
 
 quiet.silence()
 
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
 
-from pipelines import beam_common  # pylint: disable=g-import-not-at-top,wrong-import-position
-from pipelines.errors import FlagError  # pylint: disable=g-import-not-at-top,wrong-import-position
+from pipelines import beam_common  # noqa: E402
+from pipelines.errors import FlagError  # noqa: E402
 
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'FATAL', 'CRITICAL')
 

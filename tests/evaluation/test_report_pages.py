@@ -7,7 +7,7 @@ the pages in headless Chromium (marked `browser`).
 from pipelines.errors import FlagError
 import base64
 import collections
-import html
+import html as html_lib
 import json
 import os
 import re
@@ -334,7 +334,7 @@ def test_ab_page_is_blind_in_the_browser_and_reveals_the_right_models(pages, tmp
   done = subprocess.run(command, capture_output=True, text=True, timeout=120)
   result = re.search(r'id="result">([^<]*)<', done.stdout)
   assert result, done.stdout[-2000:] + done.stderr[-2000:]
-  text = html.unescape(result.group(1))
+  text = html_lib.unescape(result.group(1))
   assert 'ERROR' not in text, text
   assert '|CHOSEN:3|STORED:1|' in text
   truth = _true_models(pages)
