@@ -174,8 +174,8 @@ def plot_probability_heatmaps(notes: np.ndarray, probabilities: Mapping[str, np.
   for ax, name in zip(axes[0], names):
     image = ax.imshow(np.asarray(probabilities[name]).T, origin='lower', aspect='auto',
                       cmap='Reds', vmin=0.0, vmax=1.0, interpolation='nearest')
-    ax.scatter(steps, notes, s=7, c='tab:blue', marker='o',
-               label='the event played at this step')
+    ax.scatter(steps, notes, s=14, c='tab:blue', marker='o', edgecolors='white',
+               linewidths=0.6, label='the event played at this step')
     ax.axhline(encoding.FIRST_PITCH_INDEX - 0.5, color='black', linewidth=0.6)
     ax.set_title(_text(name), fontsize=9)
     ax.set_xlabel('step (16th note)')
