@@ -9,6 +9,7 @@ counter also travels as ``(name, n)`` data into a stats JSON beside the output.
 import json
 import logging
 import os
+import shlex
 import shutil
 import struct
 import sys
@@ -121,14 +122,15 @@ def make_pipeline_options(beam_args: Sequence[str],
   return pipeline_options.PipelineOptions(args, **missing)
 
 
-WORKER_COMMAND = '%s -m pipelines.beam_worker' % sys.executable
+WORKER_COMMAND = '%s %s' % (shlex.quote(sys.executable), shlex.quote(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), 'beam_worker.py')))
 
 
 def make_pipeline(options: pipeline_options.PipelineOptions) -> beam.Pipeline:
   """beam.Pipeline(options=options); the Direct runner's worker processes start quiet.
 
   With `--direct_running_mode=multi_processing` the Direct runner starts each worker as
-  Beam's own module; here they start as `pipelines.beam_worker` (which silences the
+  Beam's own module; here they start as `pipelines/beam_worker.py` (which silences the
   third-party start-up noise first) on the same Fn API runner, with the same number of
   workers.
   """

@@ -1,16 +1,26 @@
 """Beam's SDK worker process for the Direct runner's `multi_processing` mode, quiet on start-up.
 
-`beam_common.make_pipeline` starts the workers as `python -m pipelines.beam_worker` instead
-of Beam's `apache_beam.runners.worker.sdk_worker_main`, so that `pipelines.quiet` applies in
+`beam_common.make_pipeline` starts the workers as `python <checkout>/pipelines/beam_worker.py`
+instead of Beam's `python -m apache_beam.runners.worker.sdk_worker_main`, so that `pipelines.quiet` applies in
 them too: without it each worker prints Beam's import-time "apitools not found" warning and,
 because that warning installs a catch-all handler, the harness's own INFO lines. Warnings of
 our transforms (a skipped file) still print, one line each.
 """
 
 import logging
+import os
 import sys
 
-from pipelines import quiet
+# Run by path (beam_common.WORKER_COMMAND): the checkout that holds this file replaces this
+# file's own folder at the front of sys.path, so the workers import the same pipelines code as
+# the program that started them (and pipelines/*.py are not top-level modules).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or '.') == _HERE:
+  sys.path[0] = os.path.dirname(_HERE)
+else:
+  sys.path.insert(0, os.path.dirname(_HERE))
+
+from pipelines import quiet  # noqa: E402
 
 quiet.silence()
 _handler = logging.StreamHandler()
