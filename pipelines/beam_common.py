@@ -9,8 +9,10 @@ counter also travels as ``(name, n)`` data into a stats JSON beside the output.
 import json
 import logging
 import os
+import shlex
 import shutil
 import struct
+import sys
 import time
 import uuid
 from typing import List, Mapping, Optional, Sequence
@@ -20,6 +22,7 @@ import google_crc32c
 from apache_beam.metrics import Metrics
 from apache_beam.options import pipeline_options
 
+from pipelines import quiet
 from pipelines import stats
 
 COUNTERS_TAG = 'counters'
@@ -67,14 +70,18 @@ class CountingDoFn(beam.DoFn):
 
 
 class BeamArgsError(ValueError):
-  """A command-line argument is neither one of ours nor a Beam option."""
+  """A command-line argument is neither one of ours nor a Beam option (`flag` names it)."""
+
+  def __init__(self, message: str, flag: str = ''):
+    super().__init__(message)
+    self.flag = flag
 
 
 def _register_optional_option_classes(args: Sequence[str]) -> None:
   # The Dask runner's options (e.g. --dask_client_address) exist only once its
   # module is imported; import it only when asked for (it pulls in dask).
   if any('dask' in arg.lower() for arg in args):
-    from apache_beam.runners.dask import dask_runner  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+    from apache_beam.runners.dask import dask_runner  # noqa: F401  (registers its options)
 
 
 def make_pipeline_options(beam_args: Sequence[str],
@@ -103,14 +110,48 @@ def make_pipeline_options(beam_args: Sequence[str],
   unknown = [arg for arg in unknown if arg.startswith('-')]
   if unknown:
     raise BeamArgsError('unknown flag %s (neither a flag of this program nor '
-                        'a Beam pipeline option; see --helpfull)' % unknown[0])
+                        'a Beam pipeline option; see --helpfull)' % unknown[0],
+                        flag=unknown[0].lstrip('-').split('=', 1)[0])
   given = pipeline_options.PipelineOptions(args).get_all_options(
       drop_default=True)
   # Keyword values override flags in PipelineOptions, so pass only the
   # defaults that no flag sets.
   defaults.setdefault('default_sdk_harness_log_level', 'WARNING')
+  defaults.setdefault('sdk_harness_log_level_overrides', dict(quiet.BEAM_WORKER_LOG_OVERRIDES))
   missing = {k: v for k, v in defaults.items() if k not in given}
   return pipeline_options.PipelineOptions(args, **missing)
+
+
+WORKER_COMMAND = '%s %s' % (shlex.quote(sys.executable), shlex.quote(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), 'beam_worker.py')))
+
+
+def make_pipeline(options: pipeline_options.PipelineOptions) -> beam.Pipeline:
+  """beam.Pipeline(options=options); the Direct runner's worker processes start quiet.
+
+  With `--direct_running_mode=multi_processing` the Direct runner starts each worker as
+  Beam's own module; here they start as `pipelines/beam_worker.py` (which silences the
+  third-party start-up noise first) on the same Fn API runner, with the same number of
+  workers.
+  """
+  direct = options.view_as(pipeline_options.DirectOptions)
+  runner = options.view_as(pipeline_options.StandardOptions).runner
+  if runner not in (None, 'DirectRunner') or direct.direct_running_mode != 'multi_processing':
+    return beam.Pipeline(options=options)
+  # pylint: disable=g-import-not-at-top
+  from apache_beam.portability.api import beam_provision_api_pb2
+  from apache_beam.runners.portability import portable_runner
+  from apache_beam.runners.portability.fn_api_runner import fn_runner
+  from apache_beam.transforms import environments
+  # pylint: enable=g-import-not-at-top
+  direct.direct_running_mode = 'in_memory'  # the environment below replaces Beam's own
+  # As the Direct runner does: the workers get the pipeline options (log levels among them).
+  encoded = portable_runner.JobServiceHandle.encode_pipeline_options(options.get_all_options())
+  return beam.Pipeline(runner=fn_runner.FnApiRunner(
+      default_environment=environments.SubprocessSDKEnvironment.from_command_string(
+          WORKER_COMMAND),
+      provision_info=fn_runner.ExtendedProvisionInfo(
+          beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))), options=options)
 
 
 def runner_name(options: pipeline_options.PipelineOptions) -> str:

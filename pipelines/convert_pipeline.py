@@ -65,7 +65,7 @@ class ConvertFileFn(beam_common.CountingDoFn):
       else:
         logging.warning('Skipped %s: %s', result.path, error)
     if result.sequences:
-      logging.info('Converted %s (%d sequence%s).', result.path,
+      logging.debug('Converted %s (%d sequence%s).', result.path,
                    len(result.sequences),
                    '' if len(result.sequences) == 1 else 's')
     yield self._count(stats.INPUTS_TOTAL, 1)
@@ -134,7 +134,7 @@ def run(config: ConvertConfig, options=None) -> dict:
                len(relative_paths), config.input_dir,
                beam_common.runner_name(options))
   start = time.time()
-  pipeline = beam.Pipeline(options=options)
+  pipeline = beam_common.make_pipeline(options)
   build(pipeline, config, relative_paths)
   result = pipeline.run()
   result.wait_until_finish()

@@ -129,10 +129,12 @@ class _Progress:
     while not self._stop.wait(self._every):
       done = self._count() - self._start_count
       rate = done / max(time.time() - start, 1e-9)
-      eta = (self._todo - done) / rate if rate > 0 else float('inf')
+      if not done:
+        logging.info('corpus: 0/%d tunes converted (the workers are starting)', self._todo)
+        continue
       logging.info('corpus: %d/%d tunes converted (%.0f%%), %.1f/s, about '
                    '%.0f s left', done, self._todo,
-                   100.0 * done / max(self._todo, 1), rate, eta)
+                   100.0 * done / max(self._todo, 1), rate, (self._todo - done) / rate)
 
   def __enter__(self):
     if self._todo:
@@ -153,7 +155,7 @@ def convert(config: CorpusConfig, units, options) -> dict:
   logging.info('corpus: %d units, %d to convert (%d cached), with %s.',
                len(units), todo, len(units) - todo,
                beam_common.runner_name(options))
-  pipeline = beam.Pipeline(options=options)
+  pipeline = beam_common.make_pipeline(options)
   results = beam_common.split_by_tag(
       pipeline
       | 'Units' >> beam.Create(units, reshuffle=False)

@@ -222,7 +222,7 @@ def run(config: DatasetConfig, options=None) -> dict:
   logging.info('Building the %s melody dataset from %d file(s) with %s.',
                config.config, len(files), beam_common.runner_name(options))
   start = time.time()
-  pipeline = beam.Pipeline(options=options)
+  pipeline = beam_common.make_pipeline(options)
   build(pipeline, config, files)
   result = pipeline.run()
   result.wait_until_finish()

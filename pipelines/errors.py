@@ -1,4 +1,7 @@
-"""The one error every entry point turns into a one-line message naming a flag.
+"""The one error every entry point turns into a one-line message naming a flag; exit codes.
+
+Exit status of every tool: 0 done, 1 the pipeline produced nothing (`exit_produced_nothing`),
+2 a bad flag (`FlagError`), 3 a training run diverged (NaN/Inf; `EXIT_DIVERGED`).
 
 Code below the command line raises `FlagError(flag, message)` when a setting (or a file
 a setting names) is bad; each `main` catches it, prints `<tool>: --<flag>: <message>` and
@@ -9,7 +12,9 @@ import sys
 from typing import Callable, TypeVar
 
 T = TypeVar('T')
+EXIT_PRODUCED_NOTHING = 1
 EXIT_BAD_FLAG = 2
+EXIT_DIVERGED = 3
 
 
 class FlagError(ValueError):
@@ -33,3 +38,9 @@ def exit_on_flag_error(tool: str, fn: Callable[..., T], *args, **kwargs) -> T:
     return fn(*args, **kwargs)
   except FlagError as e:
     fail(tool, e)
+
+
+def exit_produced_nothing(tool: str, message: str) -> None:
+  """A run that worked but made nothing (e.g. no melody passed the filters): one line, exit 1."""
+  print('%s: %s' % (tool, message), file=sys.stderr)
+  sys.exit(EXIT_PRODUCED_NOTHING)

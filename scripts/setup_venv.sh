@@ -9,8 +9,16 @@ want="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  echo "setup_venv: creating .venv with $("$PYTHON" --version) ..."
+  "$PYTHON" -m venv .venv
+fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+echo "setup_venv: installing the pinned stack (TensorFlow, tf-agents, Apache Beam, note-seq," \
+     "music21; constraints.txt) and this project into .venv: about 3 GB, ~2 min on a fast" \
+     "connection (a rerun with nothing changed is instant) ..."
+start=$SECONDS
 .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
 echo "$want" > "$stamp"
-echo "setup_venv: .venv ready ($(.venv/bin/python --version))"
+echo "setup_venv: .venv ready ($(.venv/bin/python --version), $((SECONDS - start)) s," \
+     "$(du -sh .venv 2>/dev/null | cut -f1)); the tools are in bin/ and .venv/bin/"

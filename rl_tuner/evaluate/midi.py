@@ -27,6 +27,8 @@ CHORD_BASS_PITCH = 36  # + root pitch class
 CHORD_TONES_PITCH = 48  # + each chord tone's pitch class
 CHORD_VELOCITY = 60
 CHORD_INSTRUMENT = 1
+# WAV peak level: FluidSynth's output peaks near -16 dBFS, too quiet beside other audio.
+PEAK_DBFS = -1.0
 SOUNDFONT_ENV = 'RL_TUNER_SOUNDFONT'
 SOUNDFONT_CANDIDATES = ('/usr/share/sounds/sf2/FluidR3_GM.sf2',
                         '/usr/share/sounds/sf2/default-GM.sf2',
@@ -120,7 +122,8 @@ def render_wav(midi_path: str, wav_path: str, *, sample_rate: int = 22050,
                timeout_seconds: float = 60.0) -> str:
   """Renders a MIDI file to a mono 16-bit WAV with FluidSynth and the GM SoundFont.
 
-  Mono at 22.05 kHz keeps the WAVs small enough to embed in the report.
+  Mono at 22.05 kHz keeps the WAVs small enough to embed in the report; the peak is
+  normalised to PEAK_DBFS so every sample plays at the same, comfortable level.
 
   Raises:
     AudioUnavailable: fluidsynth or the SoundFont is missing, or rendering failed.
@@ -140,19 +143,30 @@ def render_wav(midi_path: str, wav_path: str, *, sample_rate: int = 22050,
     if done.returncode != 0 or not os.path.isfile(stereo):
       raise AudioUnavailable('fluidsynth failed on %s (exit %d): %s' % (
           midi_path, done.returncode, done.stderr.decode(errors='replace').strip()[-300:]))
-    _downmix_to_mono(stereo, wav_path)
+    _write_mono_normalised(stereo, wav_path)
   return wav_path
 
 
-def _downmix_to_mono(src: str, dst: str) -> None:
+def peak_dbfs(wav_path: str) -> float:
+  """The peak sample of a 16-bit WAV in dB relative to full scale (-inf when silent)."""
+  with wave.open(wav_path, 'rb') as f:
+    samples = np.frombuffer(f.readframes(f.getnframes()), np.int16)
+  peak = int(np.max(np.abs(samples.astype(np.int32)))) if samples.size else 0
+  return 20.0 * np.log10(peak / 32768.0) if peak else float('-inf')
+
+
+def _write_mono_normalised(src: str, dst: str) -> None:
   with wave.open(src, 'rb') as f:
     channels, width, rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
     frames = f.readframes(f.getnframes())
   if width != 2:
     shutil.copyfile(src, dst)
     return
-  samples = np.frombuffer(frames, np.int16).reshape(-1, channels).astype(np.int32)
-  mono = samples.mean(axis=1).astype(np.int16)
+  mono = np.frombuffer(frames, np.int16).reshape(-1, channels).astype(np.float64).mean(axis=1)
+  peak = np.max(np.abs(mono)) if mono.size else 0.0
+  if peak > 0:
+    mono *= 32768.0 * 10.0 ** (PEAK_DBFS / 20.0) / peak
+  mono = np.clip(np.round(mono), -32768, 32767).astype(np.int16)
   with wave.open(dst, 'wb') as f:
     f.setnchannels(1)
     f.setsampwidth(2)

@@ -2,11 +2,19 @@
 
 The choices and the tally live in the browser's localStorage (the paper's user study in
 miniature); the page is self-contained like the report.
+
+Blind means no model name anywhere in the page before the reveal: not in a text node, an
+attribute, a download name (`pair03_a.mid`) or the script. Which sample is which is stored
+as JSON XOR-ed with a random key made for each page, both base64 (`data-key`,
+`data-mapping`); only the reveal button decodes it. It keeps honest listeners honest: the
+key is on the page, so it is not a secret from someone who decodes it on purpose.
 """
 
+import base64
 import hashlib
+import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -36,7 +44,7 @@ def ab_body(samples: Dict[str, List[markup.Sample]], *, seed: int, num_pairs: in
   num_pairs = min(num_pairs, len(base))
   digest = hashlib.sha1('|'.join(os.path.abspath(s.midi_file) for s in base).encode())
   page_id = 'rl_tuner_ab_' + digest.hexdigest()[:12]
-  parts.append('<div id="pairs" data-page="%s">' % esc(page_id))
+  pairs = []
   for i in range(num_pairs):
     model = tuned[i % len(tuned)]
     if i >= len(samples[model]):
@@ -44,20 +52,39 @@ def ab_body(samples: Dict[str, List[markup.Sample]], *, seed: int, num_pairs: in
     pair = [base[i], samples[model][i]]
     if rng.random() < 0.5:
       pair.reverse()
+    pairs.append(pair)
+  key = os.urandom(16)
+  parts.append('<div id="pairs" data-page="%s" data-key="%s" data-mapping="%s">' % (
+      esc(page_id), base64.b64encode(key).decode('ascii'),
+      encode_mapping([[s.model for s in pair] for pair in pairs], key)))
+  for i, pair in enumerate(pairs):
     parts.append('<div class="pair" data-pair="%d">' % i)
     parts.append('<h3>Pair %d</h3>' % (i + 1))
-    for label, sample in zip('AB', pair):
+    for label, sample in zip('ab', pair):
+      name = 'pair%02d_%s.mid' % (i + 1, label)
       parts.append('<div class="sample"><b>%s</b><br>%s<br>%s<br>'
-                   '<button type="button" class="choice" data-model="%s">prefer %s</button>'
-                   '</div>' % (label, markup.audio_tag(sample), markup.midi_link(sample.midi_file,
-                                                                  'MIDI ' + label),
-                               esc(sample.model), label))
-    parts.append('</div>')
+                   '<button type="button" class="choice">prefer %s</button>'
+                   '</div>' % (label.upper(), markup.audio_tag(sample),
+                               markup.midi_link(sample.midi_file, 'MIDI ' + label.upper(),
+                                                download_name=name), label.upper()))
+    parts.append('<p class="revealed note"></p></div>')
   parts.append('</div>')
   parts.append('<p><button type="button" id="reveal">Reveal the tally</button> '
                '<button type="button" id="reset">Clear my choices</button></p>'
                '<div id="tally"></div>')
   return '\n'.join(parts)
+
+
+def encode_mapping(models: Sequence[Sequence[str]], key: bytes) -> str:
+  """[[model of A, model of B] per pair] as base64(JSON bytes XOR key, repeated)."""
+  data = json.dumps(list(map(list, models))).encode('utf-8')
+  return base64.b64encode(bytes(b ^ key[i % len(key)] for i, b in enumerate(data))).decode()
+
+
+def decode_mapping(mapping: str, key: str) -> List[List[str]]:
+  """The inverse of encode_mapping (key as the page stores it, base64); what the reveal does."""
+  raw, pad = base64.b64decode(mapping), base64.b64decode(key)
+  return json.loads(bytes(b ^ pad[i % len(pad)] for i, b in enumerate(raw)).decode('utf-8'))
 
 
 # The tally logic: choices per pair in localStorage, so a reload keeps them.
@@ -92,12 +119,24 @@ AB_SCRIPT = r"""
       });
     });
   });
+  function mapping() {
+    var key = atob(root.getAttribute('data-key'));
+    var data = atob(root.getAttribute('data-mapping'));
+    var bytes = new Uint8Array(data.length);
+    for (var j = 0; j < data.length; j++) {
+      bytes[j] = data.charCodeAt(j) ^ key.charCodeAt(j % key.length);
+    }
+    return JSON.parse(new TextDecoder().decode(bytes));
+  }
   document.getElementById('reveal').addEventListener('click', function () {
-    var choices = load(), counts = {}, total = 0;
+    var choices = load(), counts = {}, total = 0, models = mapping();
     document.querySelectorAll('.pair').forEach(function (pair) {
-      var i = choices[pair.getAttribute('data-pair')];
+      var p = pair.getAttribute('data-pair'), names = models[Number(p)];
+      pair.querySelector('.revealed').textContent =
+          'A: ' + names[0] + ', B: ' + names[1];
+      var i = choices[p];
       if (i === undefined) { return; }
-      var model = pair.querySelectorAll('button.choice')[i].getAttribute('data-model');
+      var model = names[i];
       counts[model] = (counts[model] || 0) + 1;
       total += 1;
     });
@@ -115,6 +154,7 @@ AB_SCRIPT = r"""
     save({});
     paint();
     document.getElementById('tally').textContent = '';
+    document.querySelectorAll('.revealed').forEach(function (r) { r.textContent = ''; });
   });
   paint();
 })();

@@ -18,6 +18,7 @@ table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left}
 th{background:#f3f3f3} td.paper,th.paper{color:#666;background:#fafafa}
+td.better{color:#555;text-align:left;font-style:italic;white-space:nowrap}
 img{max-width:100%;border:1px solid #eee}
 .sample{display:inline-block;margin:0.3em 1em 0.6em 0;vertical-align:top}
 .note{color:#666;font-size:0.9em} code{background:#f4f4f4;padding:0 3px}
@@ -49,14 +50,15 @@ def data_uri(path: str, mime: str) -> str:
 
 def audio_tag(sample: Sample) -> str:
   if sample.wav_file:
-    return '<audio controls preload="none" src="%s"></audio>' % data_uri(
+    return '<audio controls preload="metadata" src="%s"></audio>' % data_uri(
         sample.wav_file, 'audio/wav')
   return ''
 
 
-def midi_link(path: str, label: str) -> str:
+def midi_link(path: str, label: str, download_name: Optional[str] = None) -> str:
+  """The file embedded; it downloads as `download_name` (default: its own name)."""
   return '<a download="%s" href="%s">%s</a>' % (
-      esc(os.path.basename(path)), data_uri(path, 'audio/midi'), esc(label))
+      esc(download_name or os.path.basename(path)), data_uri(path, 'audio/midi'), esc(label))
 
 
 def write_page(path: str, title: str, body: str, script: str = '') -> None:

@@ -39,6 +39,9 @@ CONFIG_ROWS = ('algorithm', 'num_steps', 'reward_mode', 'reward_scaler', 'semant
                'num_notes', 'priming_mode', 'exploration_mode', 'discount_rate',
                'note_rnn_checkpoint', 'seed', 'effective_reward_rules', 'reward_adds_log_p',
                'reward_rule_module', 'chord_progression')
+SHIPPED_NOTE_RNN = 'shipped (rl_tuner_default)'
+
+
 @dataclasses.dataclass
 class ReportConfig:
   """Every setting of one ``bin/make_report`` call."""
@@ -332,7 +335,10 @@ def _plots_section(config, evaluations, runs, models, notes_by_model, log) -> st
   if notes_by_model:
     shown = {n: v[:config.num_samples] for n, v in notes_by_model.items()}
     path = plots.plot_piano_rolls(shown, os.path.join(out_dir, 'piano_rolls.png'))
-    parts.append('<h3>Piano rolls</h3>%s' % _img(path, 'piano rolls'))
+    parts.append('<h3>Piano rolls</h3><p class="note">One row per model, one sample per '
+                 'column: x is the step (a 16th note), y the MIDI pitch (60 = middle C); the '
+                 'grey vertical lines are bar lines (every 16 steps, 4/4).</p>%s'
+                 % _img(path, 'piano rolls'))
   for i, run in enumerate(runs):
     try:
       parts.append(_heat_map(config, models, run, i))
@@ -353,8 +359,12 @@ def _heat_map(config, models, run, index) -> str:
   path = plots.plot_probability_heatmaps(
       notes[0], probabilities, os.path.join(config.output_dir, 'probabilities_%d.png' % index),
       title='p(next event) along one composition of %s' % run.name)
-  return '<h3>What each model wants to play next: %s</h3>%s' % (
-      markup.esc(run.name), _img(path, 'probability heat map'))
+  return ('<h3>What each model wants to play next: %s</h3><p class="note">One composition '
+          'of the tuned model. Each column is a step; its colour is the probability each '
+          'model gives every next event: the two bottom rows are <i>hold</i> (keep the '
+          'note sounding) and <i>note off</i>, the rows above them the pitches. The blue '
+          'dots are the events actually played.</p>%s' % (
+              markup.esc(run.name), _img(path, 'probability heat map')))
 
 
 def _samples_section(samples, audio_problem, num_samples) -> str:
@@ -372,11 +382,18 @@ def _samples_section(samples, audio_problem, num_samples) -> str:
   return '\n'.join(parts)
 
 
+def _config_value(key: str, value: Any) -> Any:
+  if key == 'note_rnn_checkpoint' and layout.is_shipped(value):
+    return SHIPPED_NOTE_RNN
+  return value
+
+
 def _runs_section(runs) -> str:
   parts = []
   for run in runs:
     parts.append('<h2>Run %s</h2>' % markup.esc(run.name))
-    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (markup.esc(k), markup.esc(run.config[k]))
+    rows = ''.join('<tr><td>%s</td><td>%s</td></tr>' % (
+        markup.esc(k), markup.esc(_config_value(k, run.config[k])))
                    for k in CONFIG_ROWS if k in run.config)
     parts.append('<table class="config">%s</table>' % rows)
     midis = _run_midi_files(run.path)

@@ -23,6 +23,10 @@ FRACTION_ROWS = (
 )
 AUTOCORRELATION_ROWS = (('autocorrelation_lag1', 'lag 1'), ('autocorrelation_lag2', 'lag 2'),
                         ('autocorrelation_lag3', 'lag 3'))
+STEPS_PER_BAR = 16  # 4/4 at 4 steps per quarter
+# Pitch rows labelled on the heat map (MIDI pitches; 60 is middle C). The lowest pitch (48)
+# is left unlabelled so that the note-off row's label beside it stays legible.
+HEATMAP_PITCH_TICKS = (52, 60, 67, 72, 79)
 REWARD_TAGS = (('reward/total', 'total'), ('reward/music_theory', 'music theory'),
                ('reward/log_p', 'log p (Note RNN)'))
 
@@ -115,11 +119,15 @@ def plot_metric_bars(entries: Mapping[str, Mapping[str, float]],
 
 
 def plot_piano_rolls(compositions: Mapping[str, np.ndarray], path: str) -> str:
-  """A grid of piano rolls: one row per model, one column per sample composition."""
+  """A grid of piano rolls: one row per model, one column per sample composition.
+
+  x is the step (a 16th note), y the MIDI pitch; the grey vertical lines are bar lines
+  (every 16 steps, 4/4).
+  """
   plt = _pyplot()
   names = list(compositions)
   cols = max(len(compositions[n]) for n in names)
-  fig, axes = plt.subplots(len(names), cols, figsize=(2.9 * cols, 1.9 * len(names)),
+  fig, axes = plt.subplots(len(names), cols, figsize=(2.9 * cols, 2.0 * len(names) + 0.4),
                            squeeze=False, sharey=True)
   for r, name in enumerate(names):
     for c in range(cols):
@@ -129,14 +137,17 @@ def plot_piano_rolls(compositions: Mapping[str, np.ndarray], path: str) -> str:
         for start, end, pitch in note_spans(row):
           ax.broken_barh([(start, end - start)], (pitch - 0.4, 0.8), facecolors='tab:blue')
         ax.set_xlim(0, len(row))
-        for bar in range(0, len(row) + 1, 16):
+        for bar in range(0, len(row) + 1, STEPS_PER_BAR):
           ax.axvline(bar, color='grey', linewidth=0.6)
       ax.set_ylim(encoding.MIN_MIDI_PITCH - 1, encoding.MAX_MIDI_PITCH)
       ax.tick_params(labelsize=7)
+      if r == 0:
+        ax.set_title('sample %d' % (c + 1), fontsize=8)
       if c == 0:
-        ax.set_ylabel(_text(name), fontsize=8)
+        ax.set_ylabel('%s\nMIDI pitch' % _text(name), fontsize=8)
       if r == len(names) - 1:
-        ax.set_xlabel('step (16th note)', fontsize=7)
+        ax.set_xlabel('step (16th note)', fontsize=8)
+  fig.suptitle('Piano rolls (grey lines: bar lines, every 16 steps)', fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
@@ -155,20 +166,25 @@ def plot_probability_heatmaps(notes: np.ndarray, probabilities: Mapping[str, np.
   """
   plt = _pyplot()
   names = list(probabilities)
-  fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.2), squeeze=False)
+  fig, axes = plt.subplots(1, len(names), figsize=(5.6 * len(names), 7.2), squeeze=False,
+                           sharey=True)
   steps = np.arange(len(notes))
   image = None
+  pitch_rows = [p - encoding.PITCH_INDEX_OFFSET for p in HEATMAP_PITCH_TICKS]
   for ax, name in zip(axes[0], names):
     image = ax.imshow(np.asarray(probabilities[name]).T, origin='lower', aspect='auto',
                       cmap='Reds', vmin=0.0, vmax=1.0, interpolation='nearest')
-    ax.scatter(steps, notes, s=7, c='tab:blue', marker='o', label='chosen')
+    ax.scatter(steps, notes, s=14, c='tab:blue', marker='o', edgecolors='white',
+               linewidths=0.6, label='the event played at this step')
+    ax.axhline(encoding.FIRST_PITCH_INDEX - 0.5, color='black', linewidth=0.6)
     ax.set_title(_text(name), fontsize=9)
-    ax.set_xlabel('step')
-    ax.set_yticks([0, 1] + list(range(2, encoding.NUM_CLASSES, 6)))
-    ax.set_yticklabels(['hold', 'off'] + [str(i + encoding.PITCH_INDEX_OFFSET)
-                                          for i in range(2, encoding.NUM_CLASSES, 6)],
-                       fontsize=7)
-  axes[0][0].set_ylabel('next event (MIDI pitch)')
+    ax.set_xlabel('step (16th note)')
+    ax.legend(loc='upper right', fontsize=7, framealpha=0.8)
+  first = axes[0][0]
+  first.set_yticks([encoding.NO_EVENT_INDEX, encoding.NOTE_OFF_INDEX] + pitch_rows)
+  first.set_yticklabels(['hold', 'note off'] + ['pitch %d' % p for p in HEATMAP_PITCH_TICKS],
+                        fontsize=8)
+  first.set_ylabel('next event')
   if image is not None:
     fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label='p(next event)')
   if title:

@@ -12,6 +12,16 @@ from pipelines import encoding
 from rl_tuner.evaluate import scoring
 from rl_tuner.report import markup
 
+# Which way each statistic of the table is better (the music-theory rules' aims; log p: the
+# Note RNN finds the notes likely, i.e. they stay close to the training data).
+BETTER = {
+    'notes_excessively_repeated': 'lower', 'notes_not_in_key': 'lower',
+    'autocorrelation_lag1': 'nearer 0', 'autocorrelation_lag2': 'nearer 0',
+    'autocorrelation_lag3': 'nearer 0', 'leaps_resolved': 'higher',
+    'starts_with_tonic': 'higher', 'unique_max_note': 'higher', 'unique_min_note': 'higher',
+    'notes_in_motif': 'higher', 'notes_in_repeated_motif': 'higher', 'mean_log_p': 'higher',
+}
+
 
 def _thousands(value) -> str:
   return '{:,}'.format(value) if isinstance(value, int) else str(value)
@@ -21,25 +31,35 @@ def _cell(value, kind) -> str:
   return markup.esc(scoring.format_value(value, kind))
 
 
+def _better_cell(key: str) -> str:
+  return '<td class="better">%s</td>' % markup.esc(BETTER.get(key, ''))
+
+
+def _run_caption(metrics: Mapping[str, Any]) -> str:
+  run = metrics.get(scoring.RUN_KEY, {})
+  return 'policy: <b>%s</b>, %s compositions per model, seed %s' % (
+      markup.esc(run.get('policy', 'unknown')),
+      markup.esc(_thousands(run.get('num_compositions', '?'))), markup.esc(run.get('seed', '?')))
+
+
 def metrics_table_html(metrics: Mapping[str, Any], *, with_paper: bool = True) -> str:
   """One evaluation's table: its models, then the paper's columns."""
   run = metrics.get(scoring.RUN_KEY, {})
   names = list(scoring.model_names(metrics))
-  head = ''.join('<th>%s</th>' % markup.esc(n) for n in names)
+  head = '<th>better</th>' + ''.join('<th>%s</th>' % markup.esc(n) for n in names)
   if with_paper:
     head += ''.join('<th class="paper">paper %s</th>' % markup.esc(p)
                     for p in scoring.PAPER_TABLE1)
   rows = []
   for key, label, kind in scoring.all_table_rows(metrics):
-    cells = ''.join('<td>%s</td>' % _cell(scoring.entry_value(metrics[n], key), kind)
-                    for n in names)
+    cells = _better_cell(key) + ''.join(
+        '<td>%s</td>' % _cell(scoring.entry_value(metrics[n], key), kind) for n in names)
     if with_paper:
       cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
                        for p in scoring.PAPER_TABLE1.values())
     rows.append('<tr><td>%s</td>%s</tr>' % (markup.esc(label), cells))
-  caption = ('Semantics: <b>%s</b>, policy: <b>%s</b>, %s compositions per model, seed %s.'
-             % (markup.esc(run.get('semantics', 'unknown')), markup.esc(run.get('policy', 'unknown')),
-                markup.esc(_thousands(run.get('num_compositions', '?'))), markup.esc(run.get('seed', '?'))))
+  caption = 'Semantics: <b>%s</b>, %s.' % (markup.esc(run.get('semantics', 'unknown')),
+                                             _run_caption(metrics))
   return ('<p>%s</p><table class="metrics"><tr><th>statistic</th>%s</tr>%s</table>'
           % (caption, head, ''.join(rows)))
 
@@ -50,12 +70,13 @@ def semantics_side_by_side_html(evaluations: Sequence[Any]) -> str:
   for ev in evaluations:
     for name in scoring.model_names(ev.metrics):
       columns.append(('%s (%s)' % (name, ev.semantics), ev.metrics[name]))
-  head = ''.join('<th>%s</th>' % markup.esc(c) for c, _ in columns)
+  head = '<th>better</th>' + ''.join('<th>%s</th>' % markup.esc(c) for c, _ in columns)
   head += ''.join('<th class="paper">paper %s (legacy)</th>' % markup.esc(p)
                   for p in scoring.PAPER_TABLE1)
   rows = []
   for key, label, kind in scoring.TABLE_ROWS:
-    cells = ''.join('<td>%s</td>' % _cell(entry.get(key), kind) for _, entry in columns)
+    cells = _better_cell(key) + ''.join('<td>%s</td>' % _cell(entry.get(key), kind)
+                                        for _, entry in columns)
     cells += ''.join('<td class="paper">%s</td>' % _cell(p.get(key), kind)
                      for p in scoring.PAPER_TABLE1.values())
     rows.append('<tr><td>%s</td>%s</tr>' % (markup.esc(label), cells))
@@ -71,14 +92,20 @@ def tables_section(evaluations) -> str:
            '<p class="note">The paper\'s columns are its Table 1: 100,000 compositions per '
            'model, legacy semantics, sampled policy. <code>corrected</code> statistics follow '
            'the fixed definitions (rl_tuner/README.md), so compare them with the paper only '
-           'in spirit.</p>']
-  for ev in evaluations:
-    parts.append('<h3>%s semantics <span class="note">(%s)</span></h3>'
-                 % (markup.esc(ev.semantics), markup.esc(ev.path)))
-    parts.append(metrics_table_html(ev.metrics))
+           'in spirit. The <i>better</i> column says which way each statistic improves.</p>']
   if len({ev.semantics for ev in evaluations}) > 1:
+    # One table holds every semantics; each on its own as well would repeat it.
     parts.append('<h3>Legacy next to corrected</h3>')
+    parts.append('<p class="note">%s.</p>' % '; '.join(
+        '%s semantics: <code>%s</code>, %s' % (markup.esc(ev.semantics), markup.esc(ev.path),
+                                              _run_caption(ev.metrics))
+        for ev in evaluations))
     parts.append(semantics_side_by_side_html(evaluations))
+  else:
+    for ev in evaluations:
+      parts.append('<h3>%s semantics <span class="note">(%s)</span></h3>'
+                   % (markup.esc(ev.semantics), markup.esc(ev.path)))
+      parts.append(metrics_table_html(ev.metrics))
   saved = next((ev.compositions for ev in evaluations if ev.compositions), None)
   if saved:
     parts.append('<h3>What the compositions are made of</h3>')

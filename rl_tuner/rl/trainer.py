@@ -238,10 +238,20 @@ def _summaries(writer, step: int, rewards, losses, eps: float, rate: float) -> N
     tf.summary.scalar('train/env_steps_per_sec', rate)
 
 
+def rounded_budget(config: config_lib.RLTunerConfig) -> int:
+  """The env steps a run takes: --num_steps rounded up to whole collection rounds."""
+  per_round = config.num_parallel_envs * config.num_notes
+  return -(-config.num_steps // per_round) * per_round
+
+
 def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
                 check_every: Optional[int] = None) -> Dict[str, float]:
   c = tuner.config
   start_steps = int(tuner.env_steps.numpy())
+  budget = rounded_budget(c)
+  if budget != c.num_steps and start_steps < c.num_steps:
+    per_round = c.num_parallel_envs * c.num_notes
+    log(f'--num_steps={c.num_steps} → {budget:,} steps: whole rounds of {per_round:,}')
   start_time = time.perf_counter()
   last_log_steps, last_ckpt = start_steps, start_steps // c.checkpoint_every_n
   last_losses = np.zeros(0, np.float32)
@@ -274,7 +284,7 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
       _summaries(writer, steps, rewards, last_losses, eps, rate)
       log('step %d/%d  %.0f env-steps/s  %d gradient steps  loss %.4g  reward/note %.3f '
           '(music theory %.3f; log p_prior of the notes %.3f)  epsilon %.3f' % (
-              steps, c.num_steps, rate, int(tuner.train_step.numpy()),
+              steps, budget, rate, int(tuner.train_step.numpy()),
               float(np.mean(last_losses)) if last_losses.size else float('nan'),
               float(np.mean(rewards['total'])), float(np.mean(rewards['music_theory'])),
               float(np.mean(rewards['prior_log_p'])), eps))

@@ -5,6 +5,9 @@ the pages in headless Chromium (marked `browser`).
 """
 
 from pipelines.errors import FlagError
+import base64
+import collections
+import html as html_lib
 import json
 import os
 import re
@@ -18,6 +21,7 @@ from rl_tuner.evaluate import runs as runs_lib
 from rl_tuner.evaluate import scoring
 from rl_tuner.music import statistics
 from rl_tuner.evaluate import midi as midi_lib
+from rl_tuner.report import ab_page
 from rl_tuner.report import pages as report_pages
 from rl_tuner.report import tables as report_tables
 
@@ -96,18 +100,22 @@ def pages(inputs):
                                eval_dirs=inputs['eval_dirs'], num_samples=2, num_ab_pairs=3,
                                render_audio=midi_lib.audio_available() is None)
   paths = report_pages.build_report(config, log=logs.append)
-  return dict(paths=paths, out=out, logs=logs,
+  return dict(paths=paths, out=out, logs=logs, run_name=inputs['run_name'],
               report=open(paths['report'], encoding='utf-8').read(),
               ab=open(paths['ab'], encoding='utf-8').read())
 
 
 def test_report_holds_tables_plots_and_links(pages):
   html = pages['report']
-  assert html.count('<table class="metrics"') == 2  # corrected and legacy
+  # Two semantics: one table holds both, side by side (not each again on its own).
+  assert html.count('<table class="metrics') == 1
   assert 'Legacy next to corrected' in html
   assert '<table class="mix">' in html  # holds / note-offs / pitches per model
-  assert 'Semantics: <b>corrected</b>' in html and 'Semantics: <b>legacy</b>' in html
+  assert 'corrected semantics: <code>' in html and 'legacy semantics: <code>' in html
   assert 'paper Q' in html
+  assert '<th>better</th>' in html and '<td class="better">lower</td>' in html
+  assert 'interfaces.md' not in html and 'preload="metadata"' in html
+  assert 'bar lines' in html  # the piano rolls' caption
   images = re.findall(r'<img src="data:image/png;base64,', html)
   assert len(images) >= 4  # reward curves, 2 metric bars, piano rolls
   assert html.count('download=') >= 4  # our samples' MIDI and the run's own file
@@ -149,9 +157,56 @@ def test_ab_page_has_pairs_and_buttons(pages):
   assert ab.count('class="choice"') == 6
   assert 'localStorage' in ab
   assert 'id="reveal"' in ab
-  # Each pair holds one Note RNN and one tuned sample.
-  models = re.findall(r'data-model="([^"]*)"', ab)
-  assert models.count('note_rnn') == 3
+  # Each pair holds one Note RNN and one tuned sample (the encoded mapping says which).
+  mapping = _ab_mapping(ab)
+  assert len(mapping) == 3
+  assert all(sorted(pair) == sorted(['note_rnn', pages['run_name']]) for pair in mapping)
+
+
+def _ab_mapping(ab):
+  key = re.search(r'data-key="([^"]*)"', ab).group(1)
+  return ab_page.decode_mapping(re.search(r'data-mapping="([^"]*)"', ab).group(1), key)
+
+
+def _model_names(pages):
+  names = ['note_rnn', pages['run_name']]
+  return names + [html_escaped(n) for n in names] + ['data-model']
+
+
+def assert_blind(text, pages):
+  for name in _model_names(pages):
+    assert name not in text, 'the A/B page names %r before the reveal' % name
+  downloads = re.findall(r'download="([^"]*)"', text)
+  assert downloads and all(re.fullmatch(r'pair\d\d_[ab]\.mid', d) for d in downloads), downloads
+
+
+def test_ab_page_is_blind_in_its_source(pages):
+  ab = pages['ab']
+  assert_blind(ab, pages)
+  script = re.search(r'<script>(.*)</script>', ab, re.S).group(1)
+  literals = re.findall(r"'([^'\\]*)'|\"([^\"\\]*)\"", script)
+  assert literals
+  for literal in (a or b for a, b in literals):
+    assert not any(name in literal for name in _model_names(pages)), literal
+
+
+def test_ab_mapping_is_keyed_per_page(pages, inputs, tmp_path):
+  again = report_pages.build_report(report_pages.ReportConfig(
+      output_dir=str(tmp_path / 'again'), run_dirs=[inputs['run_dir']],
+      eval_dirs=inputs['eval_dirs'], num_samples=2, num_ab_pairs=3, render_audio=False),
+      log=lambda _: None)
+  other = open(again['ab'], encoding='utf-8').read()
+  assert re.search(r'data-key="([^"]*)"', other).group(1) != re.search(
+      r'data-key="([^"]*)"', pages['ab']).group(1)
+
+
+def test_wavs_peak_at_minus_one_dbfs(pages):
+  if midi_lib.audio_available() is not None:
+    pytest.skip(midi_lib.audio_available())
+  wavs = sorted(f for f in os.listdir(pages['out']) if f.endswith('.wav'))
+  assert wavs
+  peaks = [midi_lib.peak_dbfs(os.path.join(pages['out'], f)) for f in wavs]
+  assert all(abs(p - midi_lib.PEAK_DBFS) <= 0.5 for p in peaks), dict(zip(wavs, peaks))
 
 
 def test_bad_compositions_npz_is_named(tmp_path):
@@ -159,6 +214,22 @@ def test_bad_compositions_npz_is_named(tmp_path):
                               {'note_rnn': np.full((2, 4), 40)})
   with pytest.raises(FlagError, match='compositions.npz'):
     report_pages.read_evaluation(str(tmp_path))
+
+
+def test_one_evaluation_gets_its_own_table_and_the_run_names_the_shipped_note_rnn(
+    inputs, tmp_path):
+  run_dir = tmp_path / 'shipped_run'
+  shutil.copytree(inputs['run_dir'], run_dir)
+  config = json.loads((run_dir / 'config.json').read_text())
+  config['note_rnn_checkpoint'] = None
+  (run_dir / 'config.json').write_text(json.dumps(config))
+  paths = report_pages.build_report(report_pages.ReportConfig(
+      output_dir=str(tmp_path / 'r'), run_dirs=[str(run_dir)], eval_dirs=inputs['eval_dirs'][:1],
+      num_samples=1, num_ab_pairs=1, render_audio=False), log=lambda _: None)
+  page = open(paths['report'], encoding='utf-8').read()
+  assert page.count('<table class="metrics"') == 1 and 'Semantics: <b>corrected</b>' in page
+  assert '<td>note_rnn_checkpoint</td><td>shipped (rl_tuner_default)</td>' in page
+  assert '<td>None</td>' not in page
 
 
 def test_non_numeric_metric_is_shown_not_fatal():
@@ -210,7 +281,7 @@ def test_pages_in_headless_chromium(pages, tmp_path):
   if CHROMIUM is None:
     pytest.skip('Debian chromium is not installed (scripts/setup_system.sh installs it)')
   dom = _dump_dom(pages['paths']['report'], tmp_path)
-  assert dom.count('<table') >= 4
+  assert dom.count('<table') >= 3  # metrics (both semantics), event mix, run config
   assert len(re.findall(r'<img src="data:image/png', dom)) >= 4
   if midi_lib.audio_available() is None:
     assert dom.count('<audio') == 4
@@ -232,34 +303,57 @@ document.getElementById('f').addEventListener('load', function () {
       p.querySelectorAll('button.choice')[1].click();
     });
     d.getElementById('reveal').click();
+    var revealed = [];
+    d.querySelectorAll('.revealed').forEach(function (r) { revealed.push(r.textContent); });
     out.textContent = 'TALLY:' + d.getElementById('tally').textContent + '|CHOSEN:' +
         d.querySelectorAll('button.chosen').length + '|STORED:' +
-        this.contentWindow.localStorage.length;
+        this.contentWindow.localStorage.length + '|REVEALED:' + revealed.join(';');
   } catch (e) { out.textContent = 'ERROR:' + e; }
 });
 </script></body></html>
 """
 
 
+def _true_models(pages):
+  """[[model of A, model of B] per pair], from which sample file each MIDI link embeds."""
+  by_bytes = {}
+  for name in os.listdir(pages['out']):
+    if name.startswith('sample_') and name.endswith('.mid'):
+      model = 'note_rnn' if name.startswith('sample_00_') else pages['run_name']
+      with open(os.path.join(pages['out'], name), 'rb') as f:
+        by_bytes[base64.b64encode(f.read()).decode('ascii')] = model
+  links = re.findall(r'download="pair\d\d_[ab]\.mid" href="data:audio/midi;base64,([^"]*)"',
+                     pages['ab'])
+  models = [by_bytes[data] for data in links]
+  return [models[i:i + 2] for i in range(0, len(models), 2)]
+
+
 @pytest.mark.browser
-def test_ab_buttons_tally_and_store_choices(pages, tmp_path):
+def test_ab_page_is_blind_in_the_browser_and_reveals_the_right_models(pages, tmp_path):
   if CHROMIUM is None:
     pytest.skip('Debian chromium is not installed (scripts/setup_system.sh installs it)')
+  assert_blind(_dump_dom(pages['paths']['ab'], tmp_path), pages)
   harness = tmp_path / 'harness.html'
   harness.write_text(_HARNESS % ('file://' + os.path.abspath(pages['paths']['ab'])))
   command = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
              '--no-first-run', '--disable-background-networking',
              '--disable-component-update', '--disable-sync', '--allow-file-access-from-files',
-             '--user-data-dir=%s' % (tmp_path / 'profile'), '--virtual-time-budget=5000',
+             '--user-data-dir=%s' % (tmp_path / 'profile2'), '--virtual-time-budget=5000',
              '--dump-dom', 'file://' + str(harness)]
   done = subprocess.run(command, capture_output=True, text=True, timeout=120)
   result = re.search(r'id="result">([^<]*)<', done.stdout)
   assert result, done.stdout[-2000:] + done.stderr[-2000:]
-  text = result.group(1)
+  text = html_lib.unescape(result.group(1))
   assert 'ERROR' not in text, text
-  assert '|CHOSEN:3|STORED:1' in text
-  counts = [int(n) for n in re.findall(r'preferred (\d+) of 3', text)]
-  assert sum(counts) == 3
+  assert '|CHOSEN:3|STORED:1|' in text
+  truth = _true_models(pages)
+  assert len(truth) == 3 and all(sorted(p) == sorted(['note_rnn', pages['run_name']])
+                                 for p in truth)
+  revealed = text.split('|REVEALED:')[1].split(';')
+  assert revealed == ['A: %s, B: %s' % tuple(pair) for pair in truth]
+  chosen = collections.Counter(pair[1] for pair in truth)  # the harness clicks every B
+  for model, count in chosen.items():
+    assert '%s: preferred %d of 3' % (model, count) in text, text
 
 
 def test_without_fluidsynth_the_report_says_so_and_keeps_the_rest(inputs, tmp_path,

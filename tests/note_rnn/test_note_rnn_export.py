@@ -114,7 +114,7 @@ def test_cli_export_from_run_dir(tmp_path, python_exe, peaked_model):
   bad = subprocess.run([python_exe, str(lib.REPO_ROOT / 'bin' / 'export_magenta_bundle'),
                         '--checkpoint=%s' % (tmp_path / 'missing'), '--output_dir=%s' % out],
                        capture_output=True, text=True, timeout=120, env=lib.quiet_env())
-  assert bad.returncode != 0 and '--checkpoint=' in bad.stderr
+  assert bad.returncode == 2 and '--checkpoint: ' in bad.stderr
 
 
 @pytest.mark.baseline

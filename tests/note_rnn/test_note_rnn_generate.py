@@ -141,7 +141,7 @@ def test_cli_writes_midi_from_the_research_checkpoint(shared_data, tmp_path, pyt
 @pytest.mark.parametrize('flags, message', [
     (['--primer_melody=[60, 200]'], '--primer_melody'),
     (['--temperature=-1'], '--temperature'),
-    (['--checkpoint=/nonexistent/model.ckpt'], '--checkpoint=/nonexistent'),
+    (['--checkpoint=/nonexistent/model.ckpt'], '--checkpoint: /nonexistent'),
     (['--primer_melody=[60]', '--primer_midi=x.mid'], 'not both'),
 ])
 def test_cli_flag_errors(tmp_path, python_exe, flags, message):
@@ -149,6 +149,18 @@ def test_cli_flag_errors(tmp_path, python_exe, flags, message):
   proc = subprocess.run([python_exe, str(lib.REPO_ROOT / 'bin' / 'generate_melodies'),
                          '--output_dir=%s' % out] + flags,
                         capture_output=True, text=True, timeout=120, env=lib.quiet_env())
-  assert proc.returncode != 0
+  assert proc.returncode == 2
   assert message in proc.stderr
   assert not out.exists()
+
+
+def test_output_dir_that_is_a_file_is_one_line(tmp_path, python_exe):
+  taken = tmp_path / 'a_file'
+  taken.write_text('mine')
+  proc = subprocess.run([python_exe, str(lib.REPO_ROOT / 'bin' / 'generate_melodies'),
+                         '--output_dir=%s' % taken, '--num_outputs=1'],
+                        capture_output=True, text=True, timeout=120, env=lib.quiet_env())
+  assert proc.returncode == 2
+  assert proc.stderr.strip().splitlines() == [
+      'generate_melodies: --output_dir: %s exists and is not a directory' % taken]
+  assert taken.read_text() == 'mine'

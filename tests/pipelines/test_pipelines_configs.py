@@ -118,9 +118,9 @@ def test_bin_writes_a_config_and_rejects_unknown_ones(shared_data, tmp_path):
   proc = lib.run_bin('create_melody_dataset', '--config=lookback',
                      '--input=%s' % (golden / 'note_sequences.tfrecord'),
                      '--output_dir=%s' % (tmp_path / 'bad'))
-  assert proc.returncode != 0
+  assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1] == (
-      "Error: --config must be one of basic_rnn, mono_rnn, lookback_rnn, "
+      "create_melody_dataset: --config: must be one of basic_rnn, mono_rnn, lookback_rnn, "
       "attention_rnn, got 'lookback'")
   assert not (tmp_path / 'bad').exists()
 

@@ -157,3 +157,17 @@ def test_same_seed_and_flags_give_the_same_metrics(tmp_path, tiny_note_rnn):
     entry.pop('run_dir')
     results.append(entry)
   assert results[0] == results[1]
+
+
+def test_num_steps_not_whole_rounds_rounds_up_and_says_so_once(tmp_path, tiny_note_rnn):
+  lines = []
+  config = tiny_config(tmp_path / 'r', tiny_note_rnn, num_steps=100, final_eval_compositions=0,
+                       output_every_nth=64)
+  assert trainer.rounded_budget(config) == 128  # rounds of 8 envs x 8 notes = 64 steps
+  result = trainer.train_eval(config, log=lines.append)
+  assert result['env_steps'] == 128
+  said = [line for line in lines if 'whole rounds' in line]
+  assert said == ['--num_steps=100 \u2192 128 steps: whole rounds of 64']
+  assert lines.index(said[0]) < min(i for i, l in enumerate(lines) if 'env-steps/s' in l)
+  assert all('/128 ' in l for l in lines if 'env-steps/s' in l)
+  assert trainer.rounded_budget(tiny_config(tmp_path, tiny_note_rnn, num_steps=128)) == 128

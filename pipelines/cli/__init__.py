@@ -1,4 +1,8 @@
-"""Helpers for the pipelines' absl entry points in bin/ (adapters only).
+"""The pipelines' command-line tools (one module each, `main(argv)` + `run()`) and their helpers.
+
+`bin/<tool>` and the installed console script of the same name both call
+`pipelines.cli.<tool>.run()`. Importing this package first silences third-party noise
+(`pipelines.quiet`), before Beam or note-seq are imported.
 
 absl owns the program's flags; everything it does not know is handed to Beam
 as pipeline options (``--runner``, ``--direct_num_workers``,
@@ -7,12 +11,19 @@ error naming it.
 """
 
 import logging
-import sys
-from typing import List
+from typing import Callable, List
 
-from absl import flags
+from pipelines import quiet
 
-from pipelines import beam_common
+quiet.silence()
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+from pipelines import beam_common  # noqa: E402
+from pipelines.errors import FlagError  # noqa: E402
+
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'FATAL', 'CRITICAL')
 
 _BEAM_ARGS: List[str] = []
 
@@ -33,11 +44,22 @@ def beam_args() -> List[str]:
 
 
 def check_beam_args(args: List[str]) -> None:
-  """Exits with a one-line error if an argument is not a Beam option."""
+  """FlagError naming the first argument that is not a Beam option."""
   try:
     beam_common.make_pipeline_options(args)
   except beam_common.BeamArgsError as e:
-    sys.exit('Error: %s' % e)
+    raise FlagError(e.flag, 'neither a flag of this program nor a Beam pipeline option '
+                    '(see --helpfull)') from None
+
+
+def check_log_level(level: str) -> None:
+  if level.upper() not in LOG_LEVELS:
+    raise FlagError('log', 'must be DEBUG, INFO, WARN, ERROR or FATAL, got %r' % level)
+
+
+def run_tool(main: Callable[[List[str]], None]) -> None:
+  """`app.run` with our flags parsed and the rest kept for Beam (every pipelines tool)."""
+  app.run(main, flags_parser=parse_flags_keep_beam_args)
 
 
 def set_log_level(level: str) -> None:
