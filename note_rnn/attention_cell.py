@@ -23,8 +23,8 @@ oldest first):
 4. output projection: ``y0 = [h0'; a'] @ K_out + b_out`` [B, A], the wrapper's output.
 5. window shift: ``W' = [W_2 .. W_L, y0]`` (drop the oldest, append y0).
 6. layers k >= 1: plain BasicLSTMCells on y0, then on each other's h. The stack's output is
-   the last layer's h [B, u_last]; Magenta's ``fully_connected`` logits (not part of this
-   module) are ``output @ weights + biases``.
+   the last layer's h [B, u_last] (y0 when there is one layer). Magenta's logits,
+   ``fully_connected`` (not part of this module), are ``output @ weights + biases``.
 
 Generation uses no dropout (Magenta's DropoutWrapper has keep probability 1.0 there).
 
@@ -101,7 +101,9 @@ def _lstm_step(x, h, c, kernel, bias):
 
 
 def _glorot(rng, shape):
-  limit = np.sqrt(6.0 / (shape[-2] + shape[-1]))
+  """TF1's default initializer; a 1-D shape has fan_in = fan_out = its length."""
+  fans = shape[-1] * 2 if len(shape) == 1 else shape[-2] + shape[-1]
+  limit = np.sqrt(6.0 / fans)
   return rng.uniform(-limit, limit, size=shape).astype(np.float32)
 
 
@@ -117,7 +119,7 @@ class AttentionLstmStack(tf.Module):
                attn_length: int = DEFAULT_ATTN_LENGTH, *, attn_size: Optional[int] = None,
                attn_vec_size: Optional[int] = None, projection_size: Optional[int] = None,
                seed: Optional[int] = None, name: str = 'attention_lstm_stack'):
-    """Builds randomly initialised variables (TF1's defaults: Glorot uniform, zero biases).
+    """Builds randomly initialised variables as TF1 does: Glorot uniform, biases zero.
 
     Args:
       input_size: I, the width of the inputs (74 for Magenta's attention_rnn encoding).
@@ -140,7 +142,7 @@ class AttentionLstmStack(tf.Module):
     p = int(projection_size or input_size)
     rng = np.random.default_rng(seed)
     shapes = self._tf1_shapes(p, v)
-    values = {role: (np.zeros(shape, np.float32) if len(shape) == 1 else _glorot(rng, shape))
+    values = {role: (np.zeros(shape, np.float32) if 'bias' in role else _glorot(rng, shape))
               for role, shape in shapes.items()}
     values['attn_w'] = values['attn_w'].reshape(a, v)
     var = lambda role: tf.Variable(values[role], name=role)
@@ -182,8 +184,8 @@ class AttentionLstmStack(tf.Module):
 
   @property
   def output_size(self) -> int:
-    """Width of ``step``'s output: the last layer's units."""
-    return self._layer_sizes[-1]
+    """Width of ``step``'s output: the last layer's units (A when there is one layer)."""
+    return self._layer_sizes[-1] if len(self._layer_sizes) > 1 else self._attn_size
 
   def state_spec(self) -> AttentionState:
     """Per-example ``tf.TensorSpec``s of the state (no batch dimension, as tf-agents wants)."""
