@@ -1,7 +1,8 @@
 """Magenta's ``attention_rnn`` recurrent stack in TF2: an attention LSTM, then plain LSTMs.
 
 Magenta's ``events_rnn_graph.make_rnn_cell`` with ``attn_length > 0`` builds
-``MultiRNNCell([AttentionCellWrapper(BasicLSTMCell(u0), attn_length), BasicLSTMCell(u1), ...])``:
+``MultiRNNCell([AttentionCellWrapper(BasicLSTMCell(u0), attn_length), BasicLSTMCell(u1), ...])``
+(``magenta.contrib.rnn`` keeps a copy of ``tf.contrib.rnn``'s wrapper, same maths and names):
 only the **first** layer is wrapped, the others are plain LSTMs fed by the wrapper's output.
 ``AttentionLstmStack`` computes the same numbers one step at a time (``step``), on variables in
 the TF1 layout, so a bundle's weights load and export unchanged.
@@ -145,13 +146,16 @@ class AttentionLstmStack(tf.Module):
     values = {role: (np.zeros(shape, np.float32) if 'bias' in role else _glorot(rng, shape))
               for role, shape in shapes.items()}
     values['attn_w'] = values['attn_w'].reshape(a, v)
-    var = lambda role: tf.Variable(values[role], name=role)
-    self.input_kernel, self.input_bias = var('input_kernel'), var('input_bias')
-    self.attn_w, self.attn_v = var('attn_w'), var('attn_v')
-    self.query_kernel, self.query_bias = var('query_kernel'), var('query_bias')
-    self.output_kernel, self.output_bias = var('output_kernel'), var('output_bias')
-    self.lstm_kernels = [var('lstm_kernel_%d' % k) for k in range(len(sizes))]
-    self.lstm_biases = [var('lstm_bias_%d' % k) for k in range(len(sizes))]
+    order = [r for r, _ in _WRAPPER_ROLES] + [
+        '%s_%d' % (kind, k) for k in range(1, len(sizes)) for kind in ('lstm_kernel', 'lstm_bias')]
+    self._roles = {role: tf.Variable(values[role], name=role) for role in order}
+    r = self._roles
+    self.input_kernel, self.input_bias = r['input_kernel'], r['input_bias']
+    self.attn_w, self.attn_v = r['attn_w'], r['attn_v']
+    self.query_kernel, self.query_bias = r['query_kernel'], r['query_bias']
+    self.output_kernel, self.output_bias = r['output_kernel'], r['output_bias']
+    self.lstm_kernels = [r['lstm_kernel_%d' % k] for k in range(len(sizes))]
+    self.lstm_biases = [r['lstm_bias_%d' % k] for k in range(len(sizes))]
 
   def _tf1_shapes(self, p: int, v: int) -> dict:
     """{role: TF1 shape} for projection size P and attention vector size V."""
@@ -283,10 +287,7 @@ class AttentionLstmStack(tf.Module):
   @property
   def weight_variables(self) -> list:
     """The variables in ``get_weights`` order (the module docstring's table)."""
-    return ([self.input_kernel, self.input_bias, self.lstm_kernels[0], self.lstm_biases[0],
-             self.attn_w, self.attn_v, self.query_kernel, self.query_bias,
-             self.output_kernel, self.output_bias]
-            + [v for pair in zip(self.lstm_kernels[1:], self.lstm_biases[1:]) for v in pair])
+    return list(self._roles.values())
 
   def get_weights(self) -> list:
     return [v.numpy() for v in self.weight_variables]
@@ -303,21 +304,10 @@ class AttentionLstmStack(tf.Module):
     for v, w in zip(variables, weights):
       v.assign(w)
 
-  def _role_variables(self) -> dict:
-    roles = dict(zip([r for r, _ in _WRAPPER_ROLES], self.weight_variables[:10]))
-    for k in range(1, len(self._layer_sizes)):
-      roles['lstm_kernel_%d' % k] = self.lstm_kernels[k]
-      roles['lstm_bias_%d' % k] = self.lstm_biases[k]
-    return roles
-
   def to_magenta_variables(self, scope: str = '') -> dict:
     """``{TF1 name: array}`` with Magenta's names and shapes, under ``scope`` (e.g. 'x/')."""
-    out = {}
-    for role, var in self._role_variables().items():
-      value = var.numpy()
-      if role == 'attn_w':
-        value = value.reshape((1, 1) + value.shape)
-      out[scope + tf1_name(role)] = value
+    out = {scope + tf1_name(role): var.numpy() for role, var in self._roles.items()}
+    out[scope + tf1_name('attn_w')] = self.attn_w.numpy()[np.newaxis, np.newaxis]
     return out
 
   @classmethod
@@ -355,7 +345,7 @@ class AttentionLstmStack(tf.Module):
     if bad:
       raise AttentionFormatError('shapes do not chain: %s' % '; '.join(bad))
     arrays['attn_w'] = arrays['attn_w'].reshape(a, v)
-    for role, var in stack._role_variables().items():  # pylint: disable=protected-access
+    for role, var in stack._roles.items():  # pylint: disable=protected-access
       var.assign(arrays[role])
     return stack
 
@@ -417,11 +407,9 @@ def attn_length_from_metagraph(metagraph, attn_size: int) -> int:
   Raises:
     AttentionFormatError: when the collection or its recorded shape is missing.
   """
+  meta = metagraph
   if isinstance(metagraph, bytes):
-    meta = tf.compat.v1.MetaGraphDef()
-    meta.ParseFromString(metagraph)
-  else:
-    meta = metagraph
+    meta = tf.compat.v1.MetaGraphDef.FromString(metagraph)
   names = list(meta.collection_def['initial_state'].node_list.value)
   nodes = {n.name: n for n in meta.graph_def.node}
   node = nodes.get(names[3].split(':')[0]) if len(names) > 3 else None

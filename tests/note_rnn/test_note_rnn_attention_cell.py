@@ -180,6 +180,7 @@ def test_bad_variables_are_named():
   with pytest.raises(ac.AttentionFormatError, match=r"\['', 'other'\]|scopes"):
     ac.AttentionLstmStack.from_magenta_variables(twice)
   assert ac.AttentionLstmStack.from_magenta_variables(twice, scope='other').layer_sizes == (2, 2)
+  assert ac.AttentionLstmStack.from_magenta_variables(twice, scope='').layer_sizes == (2, 2)
   wrong = dict(v)
   wrong['rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel'] = np.zeros((5, 8), np.float32)
   with pytest.raises(ac.AttentionFormatError, match=r'cell_1/basic_lstm_cell/kernel \(5, 8\)'):
@@ -193,6 +194,11 @@ def test_bad_variables_are_named():
     stack.set_weights(before[:-1] + [np.zeros(3)])
   for a, b in zip(before, stack.get_weights()):
     np.testing.assert_array_equal(a, b)
+
+
+def test_attn_length_needs_the_window_in_the_metagraph():
+  with pytest.raises(ac.AttentionFormatError, match='initial_state'):
+    ac.attn_length_from_metagraph(tf.compat.v1.MetaGraphDef().SerializeToString(), 32)
 
 
 def test_state_spec_and_magenta_state_layout():
