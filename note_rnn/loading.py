@@ -1,6 +1,7 @@
 """``note_rnn.load``: one entry point for every kind of Note RNN checkpoint.
 
-Accepted paths (layer sizes always come from the checkpoint itself):
+Accepted paths, for every melody_rnn config (config and layer sizes always come from the
+checkpoint itself):
 
 * ``None``: the shipped model, ``note_rnn/pretrained/rl_tuner_default/``;
 * a run dir of ours (``config.json`` + ``best/`` or ``checkpoints/``);
@@ -8,7 +9,8 @@ Accepted paths (layer sizes always come from the checkpoint itself):
 * a Magenta melody_rnn run dir (``R`` with ``R/train/``) or its ``train/`` folder;
 * a Magenta / RL Tuner checkpoint prefix or V1 file (e.g. the research
   ``model.ckpt-1994``), any variable-name generation ``magenta_checkpoint`` knows;
-* a ``.mag`` GeneratorBundle (only its variables are read).
+* a ``.mag`` GeneratorBundle (its variables, its generator id, and attention_rnn's window
+  length from its metagraph parsed as data; the metagraph is never imported or run).
 """
 
 import os
@@ -83,13 +85,20 @@ def _classify_prefix(prefix: str) -> tuple[str, str]:
   return 'magenta', prefix
 
 
-def load(path: Optional[str] = None, *, scope: Optional[str] = None) -> model_lib.NoteRnn:
-  """Loads a Note RNN from any supported checkpoint (see the module docstring).
+def load(path: Optional[str] = None, *, scope: Optional[str] = None,
+         attn_length: Optional[int] = None) -> model_lib.NoteRnn:
+  """Loads a Note RNN of any melody_rnn config from any supported checkpoint.
+
+  The config (basic_rnn, mono_rnn, lookback_rnn, attention_rnn) and the layer sizes come from
+  the checkpoint: a bundle's generator id and variable shapes, a run dir's config.json, a
+  Magenta checkpoint's shapes.
 
   Args:
     path: the checkpoint; None loads the shipped default model.
     scope: for TF1 checkpoints holding several Note RNN copies (e.g. an RL Tuner run's
       ``q_network/`` and ``reward_rnn/``), the variable scope to read.
+    attn_length: attention_rnn's window where the checkpoint does not record it (a
+      Magenta training checkpoint; a bundle's metagraph does record it); None means 40.
 
   Raises:
     FileNotFoundError: the path (or the shipped model) does not exist.
@@ -106,8 +115,7 @@ def load(path: Optional[str] = None, *, scope: Optional[str] = None) -> model_li
   if kind == 'run_dir':
     return model_lib.load_run_dir(location)
   if kind == 'ours':
-    sizes = model_lib.layer_sizes_from_our_checkpoint(location)
-    return model_lib.restore_weights(model_lib.NoteRnn(sizes), location)
+    return model_lib.load_our_checkpoint(location)
   if kind == 'bundle':
-    return magenta_checkpoint.load_bundle(location, scope=scope)
-  return magenta_checkpoint.load_checkpoint(location, scope=scope)
+    return magenta_checkpoint.load_bundle(location, scope=scope, attn_length=attn_length)
+  return magenta_checkpoint.load_checkpoint(location, scope=scope, attn_length=attn_length)

@@ -90,7 +90,11 @@ def test_hparams_overrides():
   with pytest.raises(ValueError, match='rnn_layer_sizes'):
     config_lib.parse_hparams(hp, 'rnn_layer_sizes=[]')
   with pytest.raises(ValueError, match='unknown Note RNN config'):
-    config_lib.named_config('attention_rnn')
+    config_lib.named_config('polyphony_rnn')
+  attention = config_lib.named_config('attention_rnn')
+  assert (attention.rnn_layer_sizes, attention.clip_norm, attention.attn_length) == (
+      (128, 128), 3.0, 40)
+  assert config_lib.melody_config_name('rl_tuner_default') == 'basic_rnn'
 
 
 def _config(run_dir, data, eval_data='', steps=4, **kw):
