@@ -18,6 +18,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 GOLDEN_NPZ = HERE / 'testdata' / 'attention_cell' / 'attention_rnn_golden.npz'
 BUNDLE = pathlib.Path('magenta_golden') / 'configs' / 'attention_rnn' / 'attention_rnn.mag'
+CELL_NPZ = HERE / 'testdata' / 'attention_cell' / 'make_rnn_cell_4_3_2.npz'
 PROBE = HERE / 'magenta_attention_probe.py'
 W = 'rnn/multi_rnn_cell/cell_0/attention_cell_wrapper/'
 
@@ -267,18 +268,26 @@ def golden(shared_data):
   return bundle, mc.bundle_variables(str(bundle)), data
 
 
-def _check_against(stack, variables, data, atol=1e-5):
-  logits = lambda y: y @ variables['fully_connected/weights'] + variables['fully_connected/biases']
-  out, final = stack.run(data['zero_inputs'])
-  np.testing.assert_allclose(out.numpy(), data['zero_outputs'], atol=atol)
-  np.testing.assert_allclose(logits(out.numpy()), data['zero_logits'], atol=atol)
-  for k, t in enumerate(stack.to_magenta_state(final)):
-    np.testing.assert_allclose(t.numpy(), data['zero_final_%d' % k], atol=atol)
-  start = stack.from_magenta_state([data['warm_initial_%d' % k] for k in range(6)])
-  out, final = stack.run(data['warm_inputs'], start)
-  np.testing.assert_allclose(logits(out.numpy()), data['warm_logits'], atol=atol)
-  for k, t in enumerate(stack.to_magenta_state(final)):
-    np.testing.assert_allclose(t.numpy(), data['warm_final_%d' % k], atol=atol)
+def _check_against(stack, data, variables=None, atol=1e-5):
+  """Outputs (and logits when ``variables`` has fully_connected) and final states, both runs."""
+  num_state = len(stack.to_magenta_state(stack.initial_state(1)))
+  for run in ('zero', 'warm'):
+    start = None
+    if run == 'warm':
+      start = stack.from_magenta_state([data['warm_initial_%d' % k] for k in range(num_state)])
+    out, final = stack.run(data[run + '_inputs'], start)
+    np.testing.assert_allclose(out.numpy(), data[run + '_outputs'], atol=atol, err_msg=run)
+    if variables is not None:
+      logits = (out.numpy() @ variables['fully_connected/weights']
+                + variables['fully_connected/biases'])
+      np.testing.assert_allclose(logits, data[run + '_logits'], atol=atol, err_msg=run)
+    for k, t in enumerate(stack.to_magenta_state(final)):
+      np.testing.assert_allclose(t.numpy(), data['%s_final_%d' % (run, k)], atol=atol,
+                                 err_msg='%s state %d' % (run, k))
+
+
+def _cell_variables(data):
+  return {k[len('var|'):]: v for k, v in data.items() if k.startswith('var|')}
 
 
 def test_golden_bundle_matches_magentas_graph(golden):
@@ -288,24 +297,42 @@ def test_golden_bundle_matches_magentas_graph(golden):
       variables, attn_length=ac.attn_length_from_metagraph(meta, 32))
   assert (stack.input_size, stack.layer_sizes, stack.attn_length) == (74, (32, 32), 40)
   assert data['zero_inputs'].shape[1] > stack.attn_length  # the window wraps
-  _check_against(stack, variables, data)
+  _check_against(stack, data, variables)
   exported = stack.to_magenta_variables()
   for name, value in exported.items():
     np.testing.assert_array_equal(value, variables[name])
   assert set(exported) | {'fully_connected/weights', 'fully_connected/biases'} == set(variables)
 
 
+def test_three_layers_match_magentas_make_rnn_cell():
+  """Magenta's own make_rnn_cell([4, 3, 2], attn_length=3), every variable random (the probe)."""
+  data = dict(np.load(CELL_NPZ))
+  variables = _cell_variables(data)
+  stack = ac.AttentionLstmStack.from_magenta_variables(variables, int(data['attn_length']))
+  assert (stack.input_size, stack.layer_sizes, stack.attn_length) == (5, (4, 3, 2), 3)
+  assert data['zero_inputs'].shape[1] > stack.attn_length
+  _check_against(stack, data)
+  assert set(stack.to_magenta_variables()) == set(variables)
+
+
 @pytest.mark.baseline
 def test_probe_rerun_in_magentas_kit(golden, shared_dir, tmp_path):
+  """Both probe modes, re-run in Magenta's kit, reproduce the committed files and our stack."""
   bundle, variables, committed = golden
   python = lib.baseline_python(shared_dir)
-  out = tmp_path / 'golden.npz'
-  proc = subprocess.run([python, str(PROBE), '--bundle=%s' % bundle, '--out=%s' % out],
-                        capture_output=True, text=True, timeout=300, env=lib.quiet_env())
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  fresh = dict(np.load(out))
-  assert set(fresh) == set(committed)
-  for key, value in fresh.items():
-    if value.dtype.kind == 'f':
-      np.testing.assert_allclose(value, committed[key], atol=1e-6, err_msg=key)
-  _check_against(ac.AttentionLstmStack.from_magenta_variables(variables), variables, fresh)
+  runs = [(['--bundle=%s' % bundle], committed, variables),
+          (['--kit=%s' % (shared_dir / 'baseline' / 'magenta_rl_tuner'), '--steps=7'],
+           dict(np.load(CELL_NPZ)), None)]
+  for k, (flags, old, bundle_variables) in enumerate(runs):
+    out = tmp_path / ('probe_%d.npz' % k)
+    proc = subprocess.run([python, str(PROBE), '--out=%s' % out] + flags, capture_output=True,
+                          text=True, timeout=300, env=lib.quiet_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fresh = dict(np.load(out))
+    assert set(fresh) == set(old)
+    for key, value in fresh.items():
+      if value.dtype.kind == 'f':
+        np.testing.assert_allclose(value, old[key], atol=1e-6, err_msg=key)
+    stack = ac.AttentionLstmStack.from_magenta_variables(
+        bundle_variables or _cell_variables(fresh), int(fresh.get('attn_length', 40)))
+    _check_against(stack, fresh, bundle_variables)
