@@ -156,7 +156,8 @@ def tf1_to_keras_weights(tf1: TF1Weights, input_size: Optional[int] = None,
   weights, sizes = [], []
   if input_size is None:
     first = np.shape(tf1.kernels[0])
-    input_size = first[0] - first[1] // 4 if len(first) == 2 else encoding.NUM_CLASSES
+    input_size = first[0] - first[1] // 4 if len(first) == 2 else 0
+    input_size = input_size if input_size > 0 else encoding.NUM_CLASSES  # named below
   num_classes = num_classes or (np.shape(tf1.dense_w) + (0, 0))[1]
   in_dim = input_size
   for k, (kernel, bias) in enumerate(zip(tf1.kernels, tf1.biases)):

@@ -22,6 +22,7 @@ There is no embedding: the features go straight into the first LSTM, as in Magen
 
 import json
 import os
+import re
 from typing import Optional, Sequence
 
 import numpy as np
@@ -158,7 +159,8 @@ class NoteRnn(tf.Module):
     return self.melody_config.input_size
 
   @property
-  def _has_history(self) -> bool:
+  def has_history(self) -> bool:
+    """Whether the state carries an event history (lookback and attention configs)."""
     return bool(self.encoder.state_spec())
 
   def initial_cell_state(self, batch_size):
@@ -173,13 +175,13 @@ class NoteRnn(tf.Module):
   def initial_state(self, batch_size):
     """The state before the first event (see the module docstring for its structure)."""
     cell = self.initial_cell_state(batch_size)
-    if not self._has_history:
+    if not self.has_history:
       return cell
     return {'cell': cell, **self.encoder.initial_state(batch_size)}
 
   def state_spec(self):
     """``initial_state``'s nest as ``tf.TensorSpec``s without the batch dimension."""
-    if not self._has_history:
+    if not self.has_history:
       return self.cell_state_spec()
     return {'cell': self.cell_state_spec(), **self.encoder.state_spec()}
 
@@ -206,7 +208,7 @@ class NoteRnn(tf.Module):
     Returns:
       (logits float32 [B, num_classes], new state of the same structure).
     """
-    if not self._has_history:
+    if not self.has_history:
       return self.step(tf.one_hot(tf.cast(classes, tf.int32), self._num_classes), state)
     history = {k: v for k, v in state.items() if k != 'cell'}
     _, inputs, history = self.encoder.encode(classes, history)
@@ -329,6 +331,7 @@ def build(layer_sizes: Sequence[int] = (100,), seed: Optional[int] = None, *,
 
 _OUR_VAR_PREFIX = 'model/lstm_cells/'
 _OUR_STACK_PREFIX = 'model/stack/'
+_STACK_KERNEL_RE = re.compile(r'/lstm_kernel(?:s/|_)(\d+)/')
 _CONFIG_BY_INPUT_SIZE = {c.input_size: c.name for c in melody_configs.CONFIGS.values()}
 
 
@@ -348,8 +351,8 @@ def architecture_from_our_checkpoint(prefix: str) -> dict:
         sizes[int(parts[2])] = int(shape[0])
       elif parts[3] == 'kernel' and parts[2] == '0':
         input_size = int(shape[0])
-    elif name.startswith(_OUR_STACK_PREFIX + 'lstm_kernels/') and len(parts) > 3:
-      sizes[int(parts[3])] = int(shape[1]) // 4
+    elif name.startswith(_OUR_STACK_PREFIX) and _STACK_KERNEL_RE.search(name):
+      sizes[int(_STACK_KERNEL_RE.search(name).group(1))] = int(shape[1]) // 4
       input_size = melody_configs.get('attention_rnn').input_size
   if not sizes or sorted(sizes) != list(range(len(sizes))):
     raise ValueError('%s: not a Note RNN checkpoint of ours (no %s<i>/recurrent_kernel)'
