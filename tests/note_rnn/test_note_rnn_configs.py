@@ -201,3 +201,27 @@ def test_wrong_generator_id_is_refused(shared_data, tmp_path):
   with pytest.raises(ValueError, match="generator id 'basic_rnn', but the variables are a "
                                        'lookback_rnn model'):
     note_rnn.load(str(path))
+
+
+@pytest.mark.parametrize('config', ['mono_rnn', 'lookback_rnn', 'attention_rnn'])
+def test_train_on_magentas_dataset(config, shared_data, tmp_path):
+  from note_rnn import config as config_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn import train as train_lib  # pylint: disable=g-import-not-at-top
+  data = str(shared_data / 'magenta_golden' / 'configs' / config / 'dataset'
+             / 'training_melodies.tfrecord')
+  hparams = config_lib.parse_hparams(config_lib.named_config(config),
+                                     'batch_size=2,rnn_layer_sizes=[8]')
+  cfg = train_lib.TrainConfig(run_dir=str(tmp_path / 'run'), sequence_example_file=data,
+                              eval_sequence_example_file=data, config=config,
+                              hparams=hparams, num_training_steps=3, summary_every=3,
+                              eval_every=3, checkpoint_every=3)
+  result = train_lib.train(cfg)
+  assert result['step'] == 3 and np.isfinite(result['eval']['loss'])
+  model = note_rnn.load(str(tmp_path / 'run'))
+  assert model.config_name == config and model.layer_sizes == (8,)
+  other = 'lookback_rnn' if config != 'lookback_rnn' else 'attention_rnn'
+  with pytest.raises(ValueError, match='inputs are %d wide \\(%s\\), but --config=%s takes'
+                     % (mc.get(config).input_size, config, other)):
+    train_lib.train(train_lib.TrainConfig(
+        run_dir=str(tmp_path / 'other'), sequence_example_file=data, config=other,
+        hparams=config_lib.named_config(other), num_training_steps=1))
