@@ -9,6 +9,7 @@ and ``testdata/mono_rnn/`` (a 20-step Magenta mono_rnn bundle and its near-greed
 import glob
 import json
 import pathlib
+import subprocess
 
 import note_seq
 import numpy as np
@@ -20,6 +21,7 @@ from note_rnn import features
 from note_rnn import generate
 from note_rnn import melody_configs as mc
 from note_rnn import model as model_lib
+import note_rnn_testlib as lib
 
 TESTDATA = pathlib.Path(__file__).parent / 'testdata'
 CONFIGS = ('basic_rnn', 'mono_rnn', 'lookback_rnn', 'attention_rnn')
@@ -225,3 +227,41 @@ def test_train_on_magentas_dataset(config, shared_data, tmp_path):
     train_lib.train(train_lib.TrainConfig(
         run_dir=str(tmp_path / 'other'), sequence_example_file=data, config=other,
         hparams=config_lib.named_config(other), num_training_steps=1))
+
+
+@pytest.mark.baseline
+@pytest.mark.parametrize('config', ['mono_rnn', 'lookback_rnn', 'attention_rnn'])
+def test_magenta_generates_from_exported_bundle(config, shared_data, shared_dir, tmp_path,
+                                                python_exe):
+  """bin/export_magenta_bundle of each config -> Magenta's melody_rnn_generate runs it; its
+  near-greedy output equals ours at --temperature=0 byte for byte (and Magenta's golden)."""
+  python = lib.baseline_python(shared_dir)
+  out = tmp_path / 'export'
+  proc = subprocess.run(
+      [python_exe, str(lib.REPO_ROOT / 'bin' / 'export_magenta_bundle'),
+       '--checkpoint=%s' % _bundle(config, shared_data), '--output_dir=%s' % out,
+       '--batch_size=4'], capture_output=True, text=True, timeout=300, env=lib.quiet_env())
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  bundle = out / ('%s.mag' % config)
+  primer = json.dumps(GREEDY_PRIMER)
+  runs = {
+      'magenta': [python, str(shared_dir / 'baseline' / 'run_magenta.py'),
+                  'melody_rnn_generate', '--temperature=0.0001'],
+      'ours': [python_exe, str(lib.REPO_ROOT / 'bin' / 'generate_melodies'),
+               '--temperature=0'],
+  }
+  files = {}
+  for who, cmd in runs.items():
+    proc = subprocess.run(
+        cmd + ['--bundle_file=%s' % bundle, '--output_dir=%s' % (tmp_path / who),
+               '--num_outputs=1', '--num_steps=160', '--primer_melody=%s' % primer],
+        capture_output=True, text=True, timeout=600, env=lib.quiet_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (files[who],) = sorted((tmp_path / who).glob('*.mid'))
+  assert files['magenta'].read_bytes() == files['ours'].read_bytes()
+  if config == 'mono_rnn':
+    golden = TESTDATA / 'mono_rnn' / 'greedy.mid'
+  else:
+    golden, = glob.glob(str(shared_data / 'magenta_golden' / 'configs' / config / 'greedy'
+                            / '*.mid'))
+  assert _notes(files['magenta']) == _notes(golden)
