@@ -25,6 +25,7 @@ class ExportConfig:
     write_checkpoint: also write the melody_rnn-style training checkpoint.
     bundle_description: ``bundle_details.description``.
     batch_size: generation graph batch size.
+    attn_length: attention_rnn's window where the source does not record it (None: 40).
   """
   source: Optional[str]
   output_dir: str
@@ -32,6 +33,7 @@ class ExportConfig:
   write_checkpoint: bool = True
   bundle_description: str = ''
   batch_size: int = 128
+  attn_length: Optional[int] = None
 
 
 def _source_step(source: Optional[str]) -> int:
@@ -43,7 +45,7 @@ def _source_step(source: Optional[str]) -> int:
 
 def export_to_magenta(cfg: ExportConfig) -> dict:
   """Loads the source model and writes the Magenta checkpoint and bundle; returns the paths."""
-  model = loading.load(cfg.source)
+  model = loading.load(cfg.source, attn_length=cfg.attn_length)
   step = _source_step(cfg.source)
   description = cfg.bundle_description or (
       'rl-tuner Note RNN (%s %s) exported from %s' % (

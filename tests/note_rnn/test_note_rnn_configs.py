@@ -265,3 +265,15 @@ def test_magenta_generates_from_exported_bundle(config, shared_data, shared_dir,
     golden, = glob.glob(str(shared_data / 'magenta_golden' / 'configs' / config / 'greedy'
                             / '*.mid'))
   assert _notes(files['magenta']) == _notes(golden)
+
+
+def test_attn_length_of_a_training_checkpoint_comes_from_the_caller(tmp_path):
+  from note_rnn import magenta_export  # pylint: disable=g-import-not-at-top
+  model = model_lib.build((8, 6), seed=5, config='attention_rnn', attn_length=7)
+  prefix = str(tmp_path / 'train' / 'model.ckpt-3')
+  magenta_export.export_magenta(model, checkpoint_prefix=prefix, batch_size=2, global_step=3)
+  assert note_rnn.load(prefix).attn_length == 40  # the variables do not record it
+  loaded = note_rnn.load(str(tmp_path), attn_length=7)  # a Magenta run dir
+  inputs = model.inputs_from_classes(np.random.RandomState(0).randint(0, 40, size=(2, 50)))
+  np.testing.assert_allclose(loaded.logits(inputs).numpy(), model.logits(inputs).numpy(),
+                             atol=1e-5)
