@@ -206,14 +206,38 @@ def for_config(config: mc.MelodyConfig):
           'key': KeyEncoder}[config.encoder](config)
 
 
+def _sequence_encoder(encoder):
+  """A compiled loop of ``encoder.encode`` over [B, T] classes (one trace per encoder)."""
+  fn = getattr(encoder, '_sequence_fn', None)
+  if fn is not None:
+    return fn
+
+  @tf.function(input_signature=(tf.TensorSpec([None, None], tf.int32),))
+  def run(classes):
+    steps = tf.shape(classes)[1]
+    state = encoder.initial_state(tf.shape(classes)[0])
+    events = tf.TensorArray(tf.int32, size=steps)
+    inputs = tf.TensorArray(tf.float32, size=steps)
+    for t in tf.range(steps):
+      event, x, state = encoder.encode(classes[:, t], state)
+      events = events.write(t, event)
+      inputs = inputs.write(t, x)
+    return (tf.transpose(events.stack()),
+            tf.reshape(tf.transpose(inputs.stack(), [1, 0, 2]),
+                       [tf.shape(classes)[0], steps, encoder.config.input_size]))
+
+  encoder._sequence_fn = run  # pylint: disable=protected-access
+  return run
+
+
 def encode_sequence(encoder, classes: np.ndarray) -> tuple:
-  """Runs ``encoder`` over class sequences [B, T] from its initial state (eager; for tests
-  and for whole-sequence scoring): returns (events [B, T], inputs [B, T, input_size])."""
-  classes = tf.constant(np.asarray(classes, np.int32))
-  state = encoder.initial_state(tf.shape(classes)[0])
-  events, inputs = [], []
-  for t in range(classes.shape[1]):
-    event, x, state = encoder.encode(classes[:, t], state)
-    events.append(event)
-    inputs.append(x)
-  return tf.stack(events, 1).numpy(), tf.stack(inputs, 1).numpy()
+  """Runs ``encoder`` over class sequences [B, T] from its initial state (compiled once per
+  encoder): returns numpy (events [B, T], inputs [B, T, input_size])."""
+  classes = np.asarray(classes, np.int32)
+  if classes.ndim != 2:
+    raise ValueError('classes must be [batch, steps], got shape %s' % (classes.shape,))
+  if classes.shape[1] == 0:
+    return (np.zeros(classes.shape, np.int32),
+            np.zeros(classes.shape + (encoder.config.input_size,), np.float32))
+  events, inputs = _sequence_encoder(encoder)(tf.constant(classes))
+  return events.numpy(), inputs.numpy()
