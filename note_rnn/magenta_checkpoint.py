@@ -30,7 +30,7 @@ import collections
 import os
 import re
 import tempfile
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf

@@ -13,7 +13,7 @@ inputs itself (from the bundle's generator id), so the graph starts at the encod
 
 import os
 import tempfile
-from typing import Optional, Sequence
+from typing import Optional
 
 import tensorflow as tf
 

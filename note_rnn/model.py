@@ -33,12 +33,12 @@ from note_rnn import melody_configs
 # Run-dir files, re-exported for the callers that always found them here.
 from note_rnn.run_files import BEST_DIR  # noqa: F401 pylint: disable=unused-import
 from note_rnn.run_files import BEST_INFO_FILE  # noqa: F401 pylint: disable=unused-import
-from note_rnn.run_files import best_weights_prefix
+from note_rnn.run_files import best_weights_prefix  # noqa: F401 pylint: disable=unused-import
 from note_rnn.run_files import CHECKPOINTS_DIR  # noqa: F401 pylint: disable=unused-import
 from note_rnn.run_files import CONFIG_FILE
 from note_rnn.run_files import read_best_info  # noqa: F401 pylint: disable=unused-import
 from note_rnn.run_files import RUN_DIR_FORMAT
-from note_rnn.run_files import WEIGHTS_PREFIX
+from note_rnn.run_files import WEIGHTS_PREFIX  # noqa: F401 pylint: disable=unused-import
 from note_rnn.run_files import write_best
 
 State = tuple  # tuple[(h [B, u], c [B, u]) per layer]; lookback/attention: a dict around it
