@@ -18,8 +18,11 @@ A repeat label wins over the event's own class (the 32-step one first), and a ho
 first 32 steps is labelled 39 (Magenta's ``events_to_label``). A repeat label whose distance
 reaches before the melody's start decodes to a hold.
 
-The numpy functions here are the reference the in-graph encoders (``note_rnn.features``) are
-tested against, and what callers use to turn classes back into melody events.
+The encoding numbers come from ``pipelines.encoding`` (the datasets' encoders live in
+``pipelines.melody_encodings``, per melody); the functions here are their batch-vectorised
+numpy counterparts for models and RL code, the reference the in-graph encoders
+(``note_rnn.features``) are tested against, and what callers use to turn classes back into
+melody events. Tests check all three against each other and against Magenta.
 """
 
 import dataclasses
@@ -27,12 +30,14 @@ from typing import Optional
 
 import numpy as np
 
-MELODY_NO_EVENT = -2
-MELODY_NOTE_OFF = -1
-LOOKBACK_DISTANCES = (16, 32)
-STEPS_PER_BAR = 16
-NOTES_PER_OCTAVE = 12
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+from pipelines import encoding
+
+MELODY_NO_EVENT = encoding.MELODY_NO_EVENT
+MELODY_NOTE_OFF = encoding.MELODY_NOTE_OFF
+LOOKBACK_DISTANCES = encoding.LOOKBACK_DISTANCES
+STEPS_PER_BAR = encoding.ENCODER_STEPS_PER_BAR
+NOTES_PER_OCTAVE = encoding.NOTES_PER_OCTAVE
+MAJOR_SCALE = encoding.MAJOR_SCALE_DEGREES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,20 +79,25 @@ class MelodyConfig:
     return self.encoder in ('lookback', 'key')
 
 
-CONFIGS = {
-    'basic_rnn': MelodyConfig(
-        'basic_rnn', 'one_hot', 48, 84, 0, 38, 38, 0, 0, 5.0, 0,
-        'Melody RNN with one-hot encoding.'),
-    'mono_rnn': MelodyConfig(
-        'mono_rnn', 'one_hot', 0, 128, None, 130, 130, 0, 0, 5.0, 0,
-        'Monophonic RNN with one-hot encoding.'),
-    'lookback_rnn': MelodyConfig(
-        'lookback_rnn', 'lookback', 48, 84, 0, 121, 40, 0, 5, 5.0, 0,
-        'Melody RNN with lookback encoding.'),
-    'attention_rnn': MelodyConfig(
-        'attention_rnn', 'key', 48, 84, 0, 74, 40, 36, 7, 3.0, 40,
-        'Melody RNN with lookback encoding and attention.'),
+# Magenta's default hparams and generator description per config (the encoding numbers come
+# from pipelines.encoding, the one home of encoding constants).
+_MODEL_DEFAULTS = {
+    'basic_rnn': (5.0, 0, 'Melody RNN with one-hot encoding.'),
+    'mono_rnn': (5.0, 0, 'Monophonic RNN with one-hot encoding.'),
+    'lookback_rnn': (5.0, 0, 'Melody RNN with lookback encoding.'),
+    'attention_rnn': (3.0, 40, 'Melody RNN with lookback encoding and attention.'),
 }
+
+
+def _config(name: str) -> MelodyConfig:
+  e = encoding.config_encoding(name)
+  clip_norm, attn_length, description = _MODEL_DEFAULTS[name]
+  return MelodyConfig(name, e.encoder, e.min_note, e.max_note, e.transpose_to_key,
+                      e.input_size, e.num_classes, e.no_event_label, e.counter_bits,
+                      clip_norm, attn_length, description)
+
+
+CONFIGS = {name: _config(name) for name in _MODEL_DEFAULTS}
 
 
 def get(name: str) -> MelodyConfig:

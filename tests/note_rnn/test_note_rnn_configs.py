@@ -277,3 +277,25 @@ def test_attn_length_of_a_training_checkpoint_comes_from_the_caller(tmp_path):
   inputs = model.inputs_from_classes(np.random.RandomState(0).randint(0, 40, size=(2, 50)))
   np.testing.assert_allclose(loaded.logits(inputs).numpy(), model.logits(inputs).numpy(),
                              atol=1e-5)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_agrees_with_the_dataset_encoders(config):
+  """The batch numpy layouts and the in-graph features equal pipelines' per-melody encoders
+  (the ones that write the datasets) on random melodies with many repeats."""
+  from pipelines import melody_encodings  # pylint: disable=g-import-not-at-top
+  melody_config, dataset = mc.get(config), melody_encodings.encoder(config)
+  rng = np.random.RandomState(7)
+  pitches = np.arange(melody_config.min_note, melody_config.max_note)
+  vocab = np.concatenate([[-2] * 8, [-1] * 2, rng.choice(pitches, 6)])
+  bar = rng.choice(vocab, size=(4, 16))
+  events = np.concatenate([bar, rng.choice(vocab, size=(4, 16)), bar, bar[:, :9]], axis=1)
+  events[:, 0] = bar[:, 0] = rng.choice(pitches, 4)
+  classes = mc.classes_from_events(melody_config, events)
+  _, inputs = features.encode_sequence(features.for_config(melody_config), classes)
+  for row in range(events.shape[0]):
+    np.testing.assert_array_equal(classes[row], dataset.encode_labels(events[row]))
+    np.testing.assert_array_equal(
+        mc.events_from_classes(melody_config, classes[row:row + 1])[0],
+        dataset.decode_labels(classes[row], []))
+    np.testing.assert_array_equal(inputs[row], dataset.encode_inputs(events[row]))
