@@ -1,11 +1,13 @@
 """Note RNN configurations: named presets, Magenta-style hparams overrides, JSON.
 
-Two presets matter here:
+Presets (``--config``):
 
-* ``rl_tuner_default``: the RL Tuner's 'default' Note RNN, one LSTM of 100 units
-  (``rl_tuner.md`` §2.1);
-* ``basic_rnn``: Magenta's melody_rnn ``basic_rnn`` config, two LSTMs of 128 units,
-  dropout keep 0.5, Adam 1e-3, clip_norm 5 (``magenta_formats.md`` §2.6, §4.2).
+* ``rl_tuner_default``: the RL Tuner's 'default' Note RNN, one LSTM of 100 units over
+  basic_rnn's encoding (``rl_tuner.md`` §2.1);
+* Magenta's melody_rnn configs ``basic_rnn``, ``mono_rnn``, ``lookback_rnn`` and
+  ``attention_rnn`` with Magenta's default hparams: two LSTMs of 128 units, dropout keep 0.5,
+  Adam 1e-3, clip_norm 5 (attention_rnn: 3, attn_length 40); their encodings are in
+  ``note_rnn.melody_configs``.
 
 ``--hparams`` strings use Magenta's syntax (``batch_size=128,rnn_layer_sizes=[100]``)
 so a command line written for ``melody_rnn_train`` carries over.
@@ -16,8 +18,9 @@ import dataclasses
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Optional
 
+from note_rnn import melody_configs
 from pipelines import encoding
 
 
@@ -33,12 +36,14 @@ class NoteRnnHParams:
     learning_rate: Adam learning rate.
     clip_norm: per-tensor gradient norm clip (tf-slim's clip_gradient_norms, i.e.
       Keras ``clipnorm``); 0 disables clipping.
+    attn_length: attention_rnn's attention window (0 for the other configs).
   """
   rnn_layer_sizes: tuple = (100,)
   dropout_keep_prob: float = 0.5
   batch_size: int = 128
   learning_rate: float = 0.001
   clip_norm: float = 5.0
+  attn_length: int = 0
 
   def __post_init__(self):
     self.rnn_layer_sizes = tuple(int(u) for u in self.rnn_layer_sizes)
@@ -54,6 +59,8 @@ class NoteRnnHParams:
       raise ValueError('learning_rate must be in (0, 10], got %r' % self.learning_rate)
     if not 0 <= self.clip_norm < float('inf'):
       raise ValueError('clip_norm must be a finite number >= 0, got %r' % self.clip_norm)
+    if not 0 <= self.attn_length <= 4096:
+      raise ValueError('attn_length must be in [0, 4096], got %r' % self.attn_length)
 
   def to_dict(self) -> dict:
     d = dataclasses.asdict(self)
@@ -63,8 +70,15 @@ class NoteRnnHParams:
 
 NAMED_CONFIGS = {
     'rl_tuner_default': NoteRnnHParams(rnn_layer_sizes=(100,)),
-    'basic_rnn': NoteRnnHParams(rnn_layer_sizes=(128, 128)),
+    **{name: NoteRnnHParams(rnn_layer_sizes=c.rnn_layer_sizes, clip_norm=c.clip_norm,
+                            attn_length=c.attn_length)
+       for name, c in melody_configs.CONFIGS.items()},
 }
+
+
+def melody_config_name(preset: str) -> str:
+  """The melody_rnn config (encoding) a preset trains: rl_tuner_default is a basic_rnn."""
+  return 'basic_rnn' if preset == 'rl_tuner_default' else melody_configs.get(preset).name
 
 
 def named_config(name: str) -> NoteRnnHParams:
@@ -102,8 +116,12 @@ def parse_hparams(hparams: NoteRnnHParams, overrides: str) -> NoteRnnHParams:
   return NoteRnnHParams(**values)
 
 
-def encoding_dict() -> dict[str, Any]:
+def encoding_dict(config: Optional[melody_configs.MelodyConfig] = None) -> dict[str, Any]:
   """The encoding facts stored in every config.json, so a reader can check them."""
+  if config is not None and config.name != 'basic_rnn':
+    return {'name': config.name, 'encoder': config.encoder, 'input_size': config.input_size,
+            'num_classes': config.num_classes, 'min_midi_pitch': config.min_note,
+            'max_midi_pitch': config.max_note, 'no_event_index': config.no_event_label}
   return {
       'name': 'basic_rnn_one_hot',
       'num_classes': encoding.NUM_CLASSES,

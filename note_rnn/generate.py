@@ -12,8 +12,9 @@
   quarter, named ``<YYYY-MM-DD_HHMMSS>_<i>.mid`` with i zero-padded to the digits of
   ``num_outputs``.
 
-Class indices become Melody events through ``pipelines.encoding.index_to_event`` (index k >= 2
-is MIDI pitch k + 46), so there is no +2-semitone offset.
+Classes become Melody events through the model's ``events_from_classes`` (basic_rnn: index
+k >= 2 is MIDI pitch k + 46, so there is no +2-semitone offset; lookback and attention repeat
+labels resolve against the melody so far).
 """
 
 import dataclasses
@@ -25,6 +26,7 @@ import note_seq
 import numpy as np
 
 from note_rnn import loading
+from note_rnn import melody_configs
 from note_rnn import model as model_lib
 from note_rnn import sample as sample_lib
 from pipelines import encoding
@@ -44,15 +46,17 @@ class PreparedPrimer:
     transpose_amount: semitones squash moved it by (undone after generation).
     total_steps: melody length after generation (from ``melody.start_step``).
     qpm: tempo of the output.
+    config: the melody config whose class layout ``indices`` uses.
   """
   melody: note_seq.Melody
   transpose_amount: int
   total_steps: int
   qpm: float
+  config: melody_configs.MelodyConfig = melody_configs.get('basic_rnn')
 
   @property
   def indices(self) -> np.ndarray:
-    return encoding.event_to_index(list(self.melody))
+    return melody_configs.classes_from_events(self.config, [list(self.melody)])[0]
 
 
 def primer_sequence(primer_melody: Optional[Sequence[int]] = None,
@@ -78,7 +82,8 @@ def primer_sequence(primer_melody: Optional[Sequence[int]] = None,
   return note_seq.Melody(events).to_sequence(qpm=qpm), qpm
 
 
-def prepare_primer(sequence, qpm: float, num_steps: int) -> PreparedPrimer:
+def prepare_primer(sequence, qpm: float, num_steps: int,
+                   config: str = 'basic_rnn') -> PreparedPrimer:
   """Magenta's generator steps from primer NoteSequence to the squashed primer melody.
 
   Raises:
@@ -106,15 +111,20 @@ def prepare_primer(sequence, qpm: float, num_steps: int) -> PreparedPrimer:
     melody = note_seq.Melody([], start_step=max(0, start_step - 1), steps_per_bar=steps_per_bar,
                              steps_per_quarter=encoding.STEPS_PER_QUARTER)
   melody.set_length(start_step - melody.start_step)
-  transpose = melody.squash(encoding.MIN_MIDI_PITCH, encoding.MAX_MIDI_PITCH, 0)
+  melody_config = melody_configs.get(config)
+  transpose = melody.squash(*melody_configs.squash_range(melody_config))
   return PreparedPrimer(melody=melody, transpose_amount=transpose,
-                        total_steps=end_step - melody.start_step, qpm=qpm)
+                        total_steps=end_step - melody.start_step, qpm=qpm,
+                        config=melody_config)
 
 
 def indices_to_melody(indices: Sequence[int], *, start_step: int = 0,
-                      steps_per_bar: int = 16, transpose: int = 0) -> note_seq.Melody:
-  """Class indices -> a Melody (index k >= 2 is MIDI k + 46), shifted by ``transpose``."""
-  melody = note_seq.Melody(list(encoding.index_to_event(indices)), start_step=start_step,
+                      steps_per_bar: int = 16, transpose: int = 0,
+                      config: str = 'basic_rnn') -> note_seq.Melody:
+  """A melody's classes from its start -> a Melody, shifted by ``transpose`` (basic_rnn:
+  index k >= 2 is MIDI k + 46)."""
+  events = melody_configs.events_from_classes(melody_configs.get(config), [list(indices)])[0]
+  melody = note_seq.Melody([int(e) for e in events], start_step=start_step,
                            steps_per_bar=steps_per_bar,
                            steps_per_quarter=encoding.STEPS_PER_QUARTER)
   if transpose:
@@ -165,12 +175,16 @@ class GenerateConfig:
 def generate_melodies(model: model_lib.NoteRnn, prepared: PreparedPrimer, num_outputs: int, *,
                       temperature: float, seed: int, batch_size: int = 1000) -> list:
   """Samples ``num_outputs`` continuations of a prepared primer -> list of note_seq.Melody."""
+  if prepared.config.name != model.config_name:
+    raise ValueError('the primer was prepared for %s, the model is a %s'
+                     % (prepared.config.name, model.config_name))
   primer = np.tile(prepared.indices[None], (num_outputs, 1))
   rows = sample_lib.sample(model, primer, max(0, prepared.total_steps - primer.shape[1]),
                            temperature=temperature, seed=seed, batch_size=batch_size)
   return [indices_to_melody(row, start_step=prepared.melody.start_step,
                             steps_per_bar=prepared.melody.steps_per_bar,
-                            transpose=-prepared.transpose_amount) for row in rows]
+                            transpose=-prepared.transpose_amount,
+                            config=model.config_name) for row in rows]
 
 
 def run(cfg: GenerateConfig, model: Optional[model_lib.NoteRnn] = None) -> list:
@@ -178,7 +192,7 @@ def run(cfg: GenerateConfig, model: Optional[model_lib.NoteRnn] = None) -> list:
   if model is None:
     model = loading.load(cfg.checkpoint)
   seq, qpm = primer_sequence(cfg.primer_melody, cfg.primer_midi, cfg.qpm)
-  prepared = prepare_primer(seq, qpm, cfg.num_steps)
+  prepared = prepare_primer(seq, qpm, cfg.num_steps, model.config_name)
   melodies = generate_melodies(model, prepared, cfg.num_outputs, temperature=cfg.temperature,
                                seed=cfg.seed, batch_size=cfg.batch_size)
   os.makedirs(cfg.output_dir, exist_ok=True)

@@ -30,11 +30,13 @@ import collections
 import os
 import re
 import tempfile
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
+from note_rnn import attention_cell
+from note_rnn import melody_configs
 from note_rnn import model as model_lib
 from pipelines import encoding
 
@@ -142,13 +144,21 @@ def _reorder_ifjo_to_ijfo(a: np.ndarray) -> np.ndarray:
   return np.concatenate([i, j, f, o], axis=-1)
 
 
-def tf1_to_keras_weights(tf1: TF1Weights, input_size: int = encoding.NUM_CLASSES):
+def tf1_to_keras_weights(tf1: TF1Weights, input_size: Optional[int] = None,
+                         num_classes: Optional[int] = None):
   """Converts TF1 arrays to ``(layer_sizes, NoteRnn.get_weights()-ordered list)``.
+
+  ``input_size`` / ``num_classes`` default to what the shapes say (basic_rnn: 38 / 38).
 
   Raises:
     CheckpointFormatError: when the shapes do not chain (names and shapes in the message).
   """
   weights, sizes = [], []
+  if input_size is None:
+    first = np.shape(tf1.kernels[0])
+    input_size = first[0] - first[1] // 4 if len(first) == 2 else 0
+    input_size = input_size if input_size > 0 else encoding.NUM_CLASSES  # named below
+  num_classes = num_classes or (np.shape(tf1.dense_w) + (0, 0))[1]
   in_dim = input_size
   for k, (kernel, bias) in enumerate(zip(tf1.kernels, tf1.biases)):
     kernel = np.asarray(kernel, np.float32)
@@ -170,10 +180,10 @@ def tf1_to_keras_weights(tf1: TF1Weights, input_size: int = encoding.NUM_CLASSES
     in_dim = units
   dense_w = np.asarray(tf1.dense_w, np.float32)
   dense_b = np.asarray(tf1.dense_b, np.float32)
-  if dense_w.shape != (in_dim, input_size) or dense_b.shape != (input_size,):
+  if dense_w.shape != (in_dim, num_classes) or dense_b.shape != (num_classes,):
     raise CheckpointFormatError('dense %s %s / %s %s: expected [%d, %d] and [%d]' % (
         tf1.names['dense_w'], dense_w.shape, tf1.names['dense_b'], dense_b.shape, in_dim,
-        input_size, input_size))
+        num_classes, num_classes))
   return tuple(sizes), weights + [dense_w, dense_b]
 
 
@@ -196,23 +206,80 @@ def read_checkpoint_variables(prefix: str) -> dict:
   return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
-def model_from_tf1_variables(variables: dict, scope: Optional[str] = None) -> model_lib.NoteRnn:
-  """A ``NoteRnn`` holding the converted weights of a TF1-named ``{name: array}`` dict."""
-  sizes, weights = tf1_to_keras_weights(find_tf1_weights(variables, scope))
-  model = model_lib.NoteRnn(sizes)
-  model.set_weights(weights)
+def config_for_shapes(input_size: int, num_classes: int) -> str:
+  """The melody_rnn config whose encoding has these input and output sizes.
+
+  Raises:
+    CheckpointFormatError: no config has them (the message lists every config's sizes).
+  """
+  for config in melody_configs.CONFIGS.values():
+    if config.encoder != 'key' and (config.input_size, config.num_classes) == (
+        input_size, num_classes):
+      return config.name
+  raise CheckpointFormatError(
+      'an LSTM over %d inputs with %d classes is no melody_rnn config (%s)' % (
+          input_size, num_classes, ', '.join('%s %d/%d' % (c.name, c.input_size, c.num_classes)
+                                             for c in melody_configs.CONFIGS.values())))
+
+
+def _has_attention(variables: dict) -> bool:
+  return any('/attention_cell_wrapper/' in name for name in variables)
+
+
+def model_from_tf1_variables(variables: dict, scope: Optional[str] = None, *,
+                             config_name: Optional[str] = None,
+                             attn_length: Optional[int] = None) -> model_lib.NoteRnn:
+  """A Note RNN holding the converted weights of a TF1-named ``{name: array}`` dict.
+
+  The config comes from the variables: attention_cell_wrapper variables make an
+  attention_rnn, otherwise the first kernel's input rows and the output size pick basic_rnn
+  (38 / 38), mono_rnn (130 / 130) or lookback_rnn (121 / 40). ``config_name`` (a bundle's
+  generator id) must agree. ``attn_length`` is not in the variables: None takes 40.
+  """
+  if _has_attention(variables):
+    from note_rnn import attention_model  # pylint: disable=g-import-not-at-top
+    try:
+      stack = attention_cell.AttentionLstmStack.from_magenta_variables(
+          variables, attn_length or attention_cell.DEFAULT_ATTN_LENGTH, scope=scope)
+      prefix = attention_cell.find_attention_variables(variables, scope)['input_kernel']
+      prefix = prefix[:-len(attention_cell.tf1_name('input_kernel'))]
+    except attention_cell.AttentionFormatError as e:
+      raise CheckpointFormatError(str(e)) from None
+    names = {'dense_w': prefix + MELODY_RNN_DENSE_W, 'dense_b': prefix + MELODY_RNN_DENSE_B}
+    missing = [n for n in names.values() if n not in variables]
+    if missing:
+      raise CheckpointFormatError('attention_rnn without its output layer: no %s'
+                                  % ', '.join(missing))
+    found = 'attention_rnn'
+    model = attention_model.AttentionNoteRnn(stack.layer_sizes, attn_length=stack.attn_length,
+                                             stack=stack)
+    if stack.input_size != model.input_size:
+      raise CheckpointFormatError('attention_rnn takes %d inputs, the variables %d'
+                                  % (model.input_size, stack.input_size))
+    model.dense.set_weights([variables[names['dense_w']], variables[names['dense_b']]])
+  else:
+    tf1 = find_tf1_weights(variables, scope)
+    sizes, weights = tf1_to_keras_weights(tf1)
+    found = config_for_shapes(weights[0].shape[0], weights[-1].shape[0])
+    model = model_lib.NoteRnn(sizes, config=found)
+    model.set_weights(weights)
+  if config_name and config_name != found:
+    raise CheckpointFormatError('generator id %r, but the variables are a %s model'
+                                % (config_name, found))
   return model
 
 
-def load_checkpoint(prefix: str, scope: Optional[str] = None) -> model_lib.NoteRnn:
-  """Imports a Magenta / RL Tuner checkpoint (any name generation; layer sizes from shapes)."""
+def load_checkpoint(prefix: str, scope: Optional[str] = None,
+                    attn_length: Optional[int] = None) -> model_lib.NoteRnn:
+  """Imports a Magenta / RL Tuner checkpoint (any name generation; config and layer sizes
+  from the shapes; an attention model's ``attn_length`` from the argument, else 40)."""
   try:
     variables = read_checkpoint_variables(prefix)
   except (tf.errors.OpError, ValueError) as e:
     raise CheckpointFormatError('%s: not a readable TensorFlow checkpoint (%s)'
                                 % (prefix, str(e).splitlines()[0])) from None
   try:
-    return model_from_tf1_variables(variables, scope)
+    return model_from_tf1_variables(variables, scope, attn_length=attn_length)
   except CheckpointFormatError as e:
     raise CheckpointFormatError('%s: %s' % (prefix, e)) from None
 
@@ -247,11 +314,40 @@ def bundle_variables(path: str) -> dict:
                                   % (path, str(e).splitlines()[0])) from None
 
 
-def load_bundle(path: str, scope: Optional[str] = None) -> model_lib.NoteRnn:
-  """Imports the model weights of a Magenta ``.mag`` GeneratorBundle."""
+def bundle_attn_length(bundle, attn_size: int) -> Optional[int]:
+  """The attention window recorded in a bundle's generation metagraph (parsed as data,
+  never imported or run), or None when the metagraph does not record it."""
+  if not bundle.metagraph_file:
+    return None
   try:
-    return model_from_tf1_variables(bundle_variables(path), scope)
-  except CheckpointFormatError as e:
+    return attention_cell.attn_length_from_metagraph(bundle.metagraph_file, attn_size)
+  except (attention_cell.AttentionFormatError, IndexError, ValueError):
+    return None
+  except Exception:  # pylint: disable=broad-except  (protobuf's DecodeError)
+    return None
+
+
+def load_bundle(path: str, scope: Optional[str] = None,
+                attn_length: Optional[int] = None) -> model_lib.NoteRnn:
+  """Imports a Magenta ``.mag`` GeneratorBundle of any melody_rnn config.
+
+  The config is the bundle's generator id (checked against the variables); attention_rnn's
+  ``attn_length`` comes from the metagraph, else from ``attn_length``, else 40.
+  """
+  bundle = read_bundle(path)
+  config_name = bundle.generator_details.id or None
+  if config_name and config_name not in melody_configs.CONFIGS:
+    raise CheckpointFormatError('%s: generator id %r is not a melody_rnn config (%s)'
+                                % (path, config_name, ', '.join(melody_configs.CONFIGS)))
+  try:
+    variables = bundle_variables(path)
+    if _has_attention(variables):
+      names = attention_cell.find_attention_variables(variables, scope)
+      attn_size = np.shape(variables[names['attn_w']])[2]
+      attn_length = bundle_attn_length(bundle, attn_size) or attn_length
+    return model_from_tf1_variables(variables, scope, config_name=config_name,
+                                    attn_length=attn_length)
+  except (CheckpointFormatError, attention_cell.AttentionFormatError) as e:
     raise CheckpointFormatError('%s: %s' % (path, e)) from None
 
 
@@ -267,7 +363,11 @@ def _named_tf1_arrays(model: model_lib.NoteRnn, kernel_fmt, bias_fmt, dense_w, d
 
 
 def melody_rnn_arrays(model: model_lib.NoteRnn) -> dict:
-  """``{melody_rnn basic_rnn variable name: TF1-layout array}``."""
+  """``{melody_rnn variable name: TF1-layout array}`` for a model of any config."""
+  if hasattr(model, 'stack'):
+    out = model.stack.to_magenta_variables()
+    out[MELODY_RNN_DENSE_W], out[MELODY_RNN_DENSE_B] = model.dense.get_weights()
+    return out
   return _named_tf1_arrays(model, MELODY_RNN_KERNEL, MELODY_RNN_BIAS, MELODY_RNN_DENSE_W,
                            MELODY_RNN_DENSE_B)
 
@@ -286,144 +386,13 @@ def _save_tf1(arrays: dict, prefix: str, *, v1: bool) -> str:
       return saver.save(sess, prefix, write_meta_graph=False, write_state=False)
 
 
-def export_rl_tuner_checkpoint(model: model_lib.NoteRnn, prefix: str) -> str:
-  """Writes the layout the original RL Tuner's ``NoteRNNLoader`` restores.
-
-  Names: ``rnn_model/rnn/multi_rnn_cell/cell_k/lstm_cell/{kernel,bias}`` and
-  ``rnn_model/fully_connected/{weights,bias}``. It is a V2 checkpoint at ``prefix`` with a
-  ``checkpoint`` state file beside it, so both ``checkpoint_dir`` and file-based loading find it.
-
-  Returns:
-    the prefix written.
-  """
-  arrays = _named_tf1_arrays(model, RL_TUNER_KERNEL, RL_TUNER_BIAS, RL_TUNER_DENSE_W,
-                             RL_TUNER_DENSE_B)
-  path = _save_tf1(arrays, prefix, v1=False)
-  tf.compat.v1.train.update_checkpoint_state(os.path.dirname(os.path.abspath(path)), path)
-  return path
+def export_rl_tuner_checkpoint(model, prefix: str) -> str:
+  """See ``magenta_export.export_rl_tuner_checkpoint`` (kept here for existing callers)."""
+  from note_rnn import magenta_export  # pylint: disable=g-import-not-at-top
+  return magenta_export.export_rl_tuner_checkpoint(model, prefix)
 
 
-def _generation_graph(layer_sizes: Sequence[int], batch_size: int, input_size: int):
-  """Builds melody_rnn's generation graph contract in a fresh TF1 graph.
-
-  Collections (``magenta_formats.md`` §4.1): ``inputs`` float32 [batch_size, None, input_size],
-  ``temperature`` scalar, ``softmax`` [batch_size, None, num_classes] = softmax(logits / T),
-  ``initial_state`` / ``final_state`` flattened (c0, h0, c1, h1, ...). The initial state
-  defaults to zeros, so running it without feeds gives the zero state, as Magenta expects.
-
-  Returns:
-    (graph, {melody_rnn variable name: tf.Variable}).
-  """
-  v1 = tf.compat.v1
-  graph = tf.Graph()
-  with graph.as_default():
-    inputs = v1.placeholder(tf.float32, [batch_size, None, input_size], name='inputs')
-    temperature = v1.placeholder(tf.float32, [], name='temperature')
-    cells = [v1.nn.rnn_cell.BasicLSTMCell(u, forget_bias=FORGET_BIAS) for u in layer_sizes]
-    cell = v1.nn.rnn_cell.MultiRNNCell(cells)
-    flat_initial = []
-    state = []
-    for k, units in enumerate(layer_sizes):
-      c = v1.placeholder_with_default(tf.zeros([batch_size, units]), [batch_size, units],
-                                      name='initial_state_c%d' % k)
-      h = v1.placeholder_with_default(tf.zeros([batch_size, units]), [batch_size, units],
-                                      name='initial_state_h%d' % k)
-      flat_initial += [c, h]
-      state.append(v1.nn.rnn_cell.LSTMStateTuple(c, h))
-    outputs, final_state = v1.nn.dynamic_rnn(cell, inputs, initial_state=tuple(state),
-                                             swap_memory=True, scope='rnn')
-    with v1.variable_scope('fully_connected'):
-      weights = v1.get_variable('weights', [layer_sizes[-1], input_size])
-      biases = v1.get_variable('biases', [input_size], initializer=v1.zeros_initializer())
-    flat = tf.reshape(outputs, [-1, layer_sizes[-1]])
-    logits = tf.reshape(tf.matmul(flat, weights) + biases, [batch_size, -1, input_size],
-                        name='logits')
-    softmax = tf.reshape(tf.nn.softmax(tf.reshape(logits / temperature, [-1, input_size])),
-                         [batch_size, -1, input_size], name='softmax')
-    graph.add_to_collection('inputs', inputs)
-    graph.add_to_collection('temperature', temperature)
-    graph.add_to_collection('softmax', softmax)
-    for tensor in flat_initial:
-      graph.add_to_collection('initial_state', tensor)
-    for pair in final_state:
-      graph.add_to_collection('final_state', pair.c)
-      graph.add_to_collection('final_state', pair.h)
-    variables = {v.op.name: v for v in v1.global_variables()}
-  return graph, variables
-
-
-def export_magenta(model: model_lib.NoteRnn, *, checkpoint_prefix: Optional[str] = None,
-                   bundle_file: Optional[str] = None, generator_id: str = 'basic_rnn',
-                   description: str = 'Melody RNN with one-hot encoding.',
-                   bundle_description: str = '', batch_size: int = 128,
-                   global_step: int = 0) -> dict:
-  """Writes the model in Magenta's melody_rnn layout.
-
-  Args:
-    model: the Note RNN (38 classes).
-    checkpoint_prefix: if set, a V2 checkpoint with melody_rnn names and a generation
-      metagraph is written there (``.index``, ``.data-*``, ``.meta`` and a ``checkpoint``
-      state file), e.g. ``RUN/train/model.ckpt-0`` for ``melody_rnn_generate --run_dir=RUN``.
-    bundle_file: if set, a ``.mag`` GeneratorBundle: a single-file V1 checkpoint plus the
-      generation metagraph, with ``generator_details.id = generator_id``.
-    generator_id: Magenta's config name; must be ``basic_rnn`` for this encoding.
-    description, bundle_description: the bundle's texts.
-    batch_size: the generation graph's fixed batch size (Magenta's default is 128).
-    global_step: the step number stored in the checkpoint.
-
-  Returns:
-    dict of what was written (``checkpoint_prefix``, ``bundle_file``).
-  """
-  from note_seq.protobuf import generator_pb2  # pylint: disable=g-import-not-at-top
-  if model.num_classes != encoding.NUM_CLASSES:
-    raise ValueError('only the 38-class basic_rnn encoding can be exported')
-  if not (checkpoint_prefix or bundle_file):
-    raise ValueError('nothing to write: give checkpoint_prefix and/or bundle_file')
-  arrays = melody_rnn_arrays(model)
-  written = {}
-  if checkpoint_prefix:
-    graph, variables, sess = _loaded_generation_graph(model, arrays, batch_size)
-    with graph.as_default(), sess:
-      step = tf.compat.v1.train.get_or_create_global_step()
-      sess.run(step.initializer)
-      step.load(global_step, sess)
-      saver = tf.compat.v1.train.Saver(write_version=tf.compat.v1.train.SaverDef.V2)
-      os.makedirs(os.path.dirname(os.path.abspath(checkpoint_prefix)), exist_ok=True)
-      written['checkpoint_prefix'] = saver.save(sess, checkpoint_prefix)
-  if bundle_file:
-    graph, variables, sess = _loaded_generation_graph(model, arrays, batch_size)
-    with graph.as_default(), sess:
-      saver = tf.compat.v1.train.Saver(var_list=variables, sharded=False,
-                                       write_version=tf.compat.v1.train.SaverDef.V1)
-      with tempfile.TemporaryDirectory(prefix='note_rnn_export_') as tmp:
-        ckpt = os.path.join(tmp, 'model.ckpt')
-        saver.save(sess, ckpt, write_meta_graph=False, write_state=False)
-        meta = saver.export_meta_graph(os.path.join(tmp, 'model.ckpt.meta'))
-        with open(ckpt, 'rb') as f:
-          ckpt_bytes = f.read()
-    bundle = generator_pb2.GeneratorBundle()
-    bundle.generator_details.id = generator_id
-    bundle.generator_details.description = description
-    bundle.bundle_details.description = bundle_description
-    bundle.checkpoint_file.append(ckpt_bytes)
-    bundle.metagraph_file = meta.SerializeToString()
-    os.makedirs(os.path.dirname(os.path.abspath(bundle_file)), exist_ok=True)
-    tmp_path = '%s.tmp-%d' % (bundle_file, os.getpid())
-    with open(tmp_path, 'wb') as f:
-      f.write(bundle.SerializeToString())
-    os.replace(tmp_path, bundle_file)
-    written['bundle_file'] = bundle_file
-  return written
-
-
-def _loaded_generation_graph(model, arrays: dict, batch_size: int):
-  """A generation graph whose variables hold ``arrays``; returns (graph, variables, session)."""
-  graph, variables = _generation_graph(model.layer_sizes, batch_size, model.num_classes)
-  if set(arrays) != set(variables):
-    raise AssertionError('generation graph and weights disagree on %s'
-                         % sorted(set(arrays) ^ set(variables)))
-  sess = tf.compat.v1.Session(graph=graph)
-  with graph.as_default():
-    for name, var in variables.items():
-      var.load(arrays[name], sess)
-  return graph, variables, sess
+def export_magenta(model, **kwargs) -> dict:
+  """See ``magenta_export.export_magenta`` (kept here for existing callers)."""
+  from note_rnn import magenta_export  # pylint: disable=g-import-not-at-top
+  return magenta_export.export_magenta(model, **kwargs)

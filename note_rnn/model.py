@@ -1,43 +1,47 @@
-"""The Note RNN: stacked Keras LSTMs over the 38-class melody one-hot, then a linear layer.
+"""The Note RNN: stacked LSTMs over a melody config's input features, then a linear layer.
 
-The same weights serve two call patterns:
+Every Magenta melody_rnn config is a Note RNN here (``note_rnn.melody_configs``): ``basic_rnn``
+(and our ``rl_tuner_default``, a 1 x 100 basic_rnn), ``mono_rnn``, ``lookback_rnn`` and, in
+``note_rnn.attention_model``, ``attention_rnn``. The same weights serve two call patterns:
 
-* whole sequences (training, scoring): ``NoteRnn.logits(inputs [B, T, 38])`` runs Keras
-  ``LSTM`` layers, whose cells are the ``lstm_cells`` below;
-* one step at a time with explicit state (sampling, the RL Tuner's environment and
-  Q-network): ``NoteRnn.step(inputs [B, 38], state)``. It is a few fused matmuls on the
-  cells' own variables, so inside a ``tf.function`` loop it costs one cell step and
-  nothing more, and it never retraces for a new batch value.
+* whole sequences of encoded inputs (training, scoring): ``logits(inputs [B, T, input_size])``
+  runs Keras ``LSTM`` layers, whose cells are ``lstm_cells``;
+* one step at a time (sampling, the RL Tuner): ``step_classes(classes [B], state)`` takes the
+  class of the previous event, computes the config's input features in-graph from the event
+  history the state carries (``note_rnn.features``) and advances the LSTMs; ``step(inputs,
+  cell_state)`` does the last part alone on an encoded input. Both are a few fused ops, cheap
+  inside ``tf.function`` / ``tf.while_loop``, and never retrace for a new batch value.
 
-State is a tuple with one ``(h, c)`` pair per layer, each float32 ``[B, units]`` (Keras's
-order; Magenta's TF1 graphs flatten ``(c, h)`` instead, see ``magenta_checkpoint``).
-There is no embedding: the one-hot goes straight into the first LSTM, as in Magenta.
-
-A run dir of ours (``interfaces.md`` §2) holds ``config.json`` and the weights in
-``best/`` (and ``checkpoints/`` while training); ``save`` writes one and
-``note_rnn.load`` reads it.
+State: the cell state is a tuple with one ``(h, c)`` pair per layer, each float32 [B, units]
+(Keras's order; Magenta's TF1 graphs flatten ``(c, h)``, see ``magenta_checkpoint``). For the
+one-hot configs (basic_rnn, mono_rnn) that is the whole state, as it always was; lookback and
+attention models carry ``{'cell': cell state, **the encoder's event history}``.
+``state_spec()`` gives the same nest as ``tf.TensorSpec``s without the batch dimension.
+There is no embedding: the features go straight into the first LSTM, as in Magenta.
 """
 
 import json
 import os
-import shutil
-import tempfile
 from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from note_rnn import config as config_lib
-from pipelines import encoding
+from note_rnn import features as features_lib
+from note_rnn import melody_configs
+# Run-dir files, re-exported for the callers that always found them here.
+from note_rnn.run_files import BEST_DIR  # noqa: F401 pylint: disable=unused-import
+from note_rnn.run_files import BEST_INFO_FILE  # noqa: F401 pylint: disable=unused-import
+from note_rnn.run_files import best_weights_prefix  # noqa: F401 pylint: disable=unused-import
+from note_rnn.run_files import CHECKPOINTS_DIR  # noqa: F401 pylint: disable=unused-import
+from note_rnn.run_files import CONFIG_FILE
+from note_rnn.run_files import read_best_info  # noqa: F401 pylint: disable=unused-import
+from note_rnn.run_files import RUN_DIR_FORMAT
+from note_rnn.run_files import WEIGHTS_PREFIX  # noqa: F401 pylint: disable=unused-import
+from note_rnn.run_files import write_best
 
-State = tuple  # tuple[(h [B, u], c [B, u]) per layer]
-
-CONFIG_FILE = 'config.json'
-BEST_DIR = 'best'
-CHECKPOINTS_DIR = 'checkpoints'
-WEIGHTS_PREFIX = 'model'  # best/model.index, best/model.data-00000-of-00001
-BEST_INFO_FILE = 'info.json'
-RUN_DIR_FORMAT = 'rl_tuner.note_rnn.run_dir/1'
+State = tuple  # tuple[(h [B, u], c [B, u]) per layer]; lookback/attention: a dict around it
 
 
 def lstm_cell_step(cell, x_projected, state):
@@ -65,7 +69,17 @@ def lstm_cell_step(cell, x_projected, state):
 
 
 def lstm_stack_step(cells, dense, inputs, state):
-  """Stacked cells plus the output layer for one step: inputs [B, D] -> (logits, state)."""
+  """Stacked cells plus the output layer for one step: inputs [B, D] -> (logits, state).
+
+  Args:
+    cells: the ``LSTMCell`` of each layer (gate order i, f, c, o; bias holds the forget bias).
+    dense: the output layer.
+    inputs: float32 [B, input size] the encoded input.
+    state: one ``(h, c)`` pair per layer.
+
+  Returns:
+    (logits float32 [B, num_classes], new state of the same structure).
+  """
   x = inputs
   new_state = []
   for cell, layer_state in zip(cells, state):
@@ -75,48 +89,61 @@ def lstm_stack_step(cells, dense, inputs, state):
   return tf.matmul(x, dense.kernel) + dense.bias, tuple(new_state)
 
 
+def _initializer(seed, kind, k):
+  s = None if seed is None else int(seed) * 101 + k
+  if kind == 'orthogonal':
+    return tf.keras.initializers.Orthogonal(seed=s)
+  return tf.keras.initializers.GlorotUniform(seed=s)
+
+
 class NoteRnn(tf.Module):
-  """An LSTM language model over melody events.
+  """An LSTM language model over melody events, in one of Magenta's melody_rnn configs.
 
   Attributes:
-    layer_sizes: units of each LSTM layer, e.g. ``(100,)``.
-    num_classes: size of the one-hot input and of the logits (38).
+    melody_config: the ``melody_configs.MelodyConfig`` (encoding, classes, defaults).
+    encoder: its in-graph input encoder (``note_rnn.features``).
     lstm_cells: the ``tf.keras.layers.LSTMCell`` of each layer (gate order i, f, c, o).
     lstm_layers: the ``tf.keras.layers.LSTM`` wrappers around those cells.
     dense: the output ``tf.keras.layers.Dense`` (kernel [units_last, num_classes]).
   """
 
-  def __init__(self, layer_sizes: Sequence[int] = (100,), *,
-               num_classes: int = encoding.NUM_CLASSES, seed: Optional[int] = None,
+  def __init__(self, layer_sizes: Sequence[int] = (100,), *, config: str = 'basic_rnn',
+               num_classes: Optional[int] = None, seed: Optional[int] = None,
                name: str = 'note_rnn'):
     super().__init__(name=name)
     layer_sizes = tuple(int(u) for u in layer_sizes)
     if not layer_sizes or any(u <= 0 for u in layer_sizes):
       raise ValueError('layer_sizes must be a non-empty sequence of positive ints, got %r'
                        % (layer_sizes,))
+    self.melody_config = melody_configs.get(config)
+    if num_classes is not None and int(num_classes) != self.melody_config.num_classes:
+      raise ValueError('%s has %d classes, not %r' % (config, self.melody_config.num_classes,
+                                                      num_classes))
     self._layer_sizes = layer_sizes
-    self._num_classes = int(num_classes)
+    self._num_classes = self.melody_config.num_classes
+    self.encoder = features_lib.for_config(self.melody_config)
+    self._build_recurrent(seed)
+    self.dense = tf.keras.layers.Dense(self._num_classes, name='dense',
+                                       kernel_initializer=_initializer(seed, 'glorot', 1000))
+    self.dense.build((None, layer_sizes[-1]))
 
-    def init(kind, k):
-      s = None if seed is None else int(seed) * 101 + k
-      if kind == 'orthogonal':
-        return tf.keras.initializers.Orthogonal(seed=s)
-      return tf.keras.initializers.GlorotUniform(seed=s)
-
+  def _build_recurrent(self, seed) -> None:
     self.lstm_layers = []
-    in_dim = self._num_classes
-    for i, units in enumerate(layer_sizes):
+    in_dim = self.input_size
+    for i, units in enumerate(self._layer_sizes):
       layer = tf.keras.layers.LSTM(
           units, return_sequences=True, return_state=True, name='lstm_%d' % i,
-          kernel_initializer=init('glorot', 2 * i),
-          recurrent_initializer=init('orthogonal', 2 * i + 1))
+          kernel_initializer=_initializer(seed, 'glorot', 2 * i),
+          recurrent_initializer=_initializer(seed, 'orthogonal', 2 * i + 1))
       layer.build((None, None, in_dim))
       self.lstm_layers.append(layer)
       in_dim = units
-    self.dense = tf.keras.layers.Dense(self._num_classes, name='dense',
-                                       kernel_initializer=init('glorot', 1000))
-    self.dense.build((None, in_dim))
     self.lstm_cells = [layer.cell for layer in self.lstm_layers]
+
+  @property
+  def config_name(self) -> str:
+    """Magenta's config name (also the generator id of an exported bundle)."""
+    return self.melody_config.name
 
   @property
   def layer_sizes(self) -> tuple:
@@ -126,37 +153,93 @@ class NoteRnn(tf.Module):
   def num_classes(self) -> int:
     return self._num_classes
 
-  def initial_state(self, batch_size) -> State:
-    """Zero state: one ``(h, c)`` pair of float32 ``[batch_size, units]`` per layer."""
+  @property
+  def input_size(self) -> int:
+    return self.melody_config.input_size
+
+  @property
+  def has_history(self) -> bool:
+    """Whether the state carries an event history (lookback and attention configs)."""
+    return bool(self.encoder.state_spec())
+
+  def initial_cell_state(self, batch_size):
+    """Zero state of the recurrent layers: one ``(h, c)`` pair of [batch_size, units] each."""
     return tuple((tf.zeros([batch_size, u], tf.float32), tf.zeros([batch_size, u], tf.float32))
                  for u in self._layer_sizes)
 
-  def step(self, inputs, state: State):
-    """Advances every layer by one step.
+  def cell_state_spec(self):
+    return tuple((tf.TensorSpec([u], tf.float32), tf.TensorSpec([u], tf.float32))
+                 for u in self._layer_sizes)
+
+  def initial_state(self, batch_size):
+    """The state before the first event (see the module docstring for its structure)."""
+    cell = self.initial_cell_state(batch_size)
+    if not self.has_history:
+      return cell
+    return {'cell': cell, **self.encoder.initial_state(batch_size)}
+
+  def state_spec(self):
+    """``initial_state``'s nest as ``tf.TensorSpec``s without the batch dimension."""
+    if not self.has_history:
+      return self.cell_state_spec()
+    return {'cell': self.cell_state_spec(), **self.encoder.state_spec()}
+
+  def step(self, inputs, state):
+    """Advances the recurrent layers by one encoded input.
 
     Args:
-      inputs: float32 [B, 38] one-hot (or any real vector) of the current event.
-      state: the tuple ``initial_state`` returns.
+      inputs: float32 [B, input_size] (the one-hot for basic_rnn and mono_rnn).
+      state: the cell state (``initial_cell_state``; for one-hot configs ``initial_state``).
 
     Returns:
-      (logits float32 [B, 38], new state of the same structure).
+      (logits float32 [B, num_classes], new cell state).
     """
     return lstm_stack_step(self.lstm_cells, self.dense, tf.convert_to_tensor(inputs, tf.float32),
                            state)
 
-  def logits_and_state(self, inputs, state: Optional[State] = None, *, training=False,
-                       dropout_rate: float = 0.0):
-    """Runs whole sequences.
+  def step_classes(self, classes, state):
+    """Feeds the class index of the previous event; the input features come from the state.
 
     Args:
-      inputs: float32 [B, T, 38].
-      state: optional start state (default zeros).
+      classes: int [B], classes in this config's layout (repeat labels included).
+      state: what ``initial_state`` or the previous call returned.
+
+    Returns:
+      (logits float32 [B, num_classes], new state of the same structure).
+    """
+    if not self.has_history:
+      return self.step(tf.one_hot(tf.cast(classes, tf.int32), self._num_classes), state)
+    history = {k: v for k, v in state.items() if k != 'cell'}
+    _, inputs, history = self.encoder.encode(classes, history)
+    logits, cell = self.step(inputs, state['cell'])
+    return logits, {'cell': cell, **history}
+
+  def events_from_classes(self, classes, history=None) -> np.ndarray:
+    """Classes [B, T] -> Magenta melody events [B, T] (-2 hold, -1 note-off, 0..127 pitch),
+    repeat labels resolved against ``history`` [B, H] (the events before) and each other."""
+    return melody_configs.events_from_classes(self.melody_config, classes, history)
+
+  def classes_from_events(self, events, history=None) -> np.ndarray:
+    """Melody events [B, T] -> this config's classes (repeat labels where Magenta puts them)."""
+    return melody_configs.classes_from_events(self.melody_config, events, history)
+
+  def inputs_from_classes(self, classes) -> np.ndarray:
+    """Class sequences [B, T] from the melody's start -> encoded inputs [B, T, input_size]."""
+    return features_lib.encode_sequence(self.encoder, classes)[1]
+
+  def logits_and_state(self, inputs, state=None, *, training=False,
+                       dropout_rate: float = 0.0):
+    """Runs whole sequences of encoded inputs.
+
+    Args:
+      inputs: float32 [B, T, input_size].
+      state: optional start cell state (default zeros).
       training: enables dropout (Magenta's per-layer output dropout) when
         ``dropout_rate > 0``.
       dropout_rate: 1 - keep probability, applied after each LSTM layer.
 
     Returns:
-      (logits float32 [B, T, 38], final state).
+      (logits float32 [B, T, num_classes], final cell state).
     """
     x = tf.convert_to_tensor(inputs, tf.float32)
     final = []
@@ -169,7 +252,7 @@ class NoteRnn(tf.Module):
     return self.dense(x), tuple(final)
 
   def logits(self, inputs, *, training=False, dropout_rate: float = 0.0):
-    """Logits float32 [B, T, 38] for inputs [B, T, 38] from the zero state."""
+    """Logits float32 [B, T, num_classes] for inputs [B, T, input_size] from the zero state."""
     return self.logits_and_state(inputs, training=training, dropout_rate=dropout_rate)[0]
 
   def __call__(self, inputs, training=False):
@@ -204,7 +287,9 @@ class NoteRnn(tf.Module):
 
   def config_dict(self) -> dict:
     return {'format': RUN_DIR_FORMAT, 'layer_sizes': list(self._layer_sizes),
-            'num_classes': self._num_classes, 'encoding': config_lib.encoding_dict()}
+            'num_classes': self._num_classes, 'input_size': self.input_size,
+            'config_name': self.config_name,
+            'encoding': config_lib.encoding_dict(self.melody_config)}
 
   def save(self, run_dir: str, **metadata) -> str:
     """Writes ``run_dir/config.json`` and the weights in ``run_dir/best/``.
@@ -229,108 +314,15 @@ class NoteRnn(tf.Module):
     return run_dir
 
 
-def build(layer_sizes: Sequence[int] = (100,), seed: Optional[int] = None) -> NoteRnn:
-  """A randomly initialised Note RNN (Keras default initialisers, seeded when ``seed`` is set)."""
-  return NoteRnn(layer_sizes, seed=seed)
+def build(layer_sizes: Sequence[int] = (100,), seed: Optional[int] = None, *,
+          config: str = 'basic_rnn', attn_length: Optional[int] = None) -> NoteRnn:
+  """A randomly initialised Note RNN of ``config`` (seeded when ``seed`` is set).
 
-
-def write_best(model: NoteRnn, run_dir: str, info: Optional[dict] = None) -> str:
-  """Writes the weights (and ``info.json``) to ``run_dir/best/`` via a temporary dir + rename.
-
-  A kill at any moment leaves either the old ``best/`` or the new one (or, for an instant,
-  ``best.old/``, which ``best_weights_prefix`` also accepts). ``info`` (e.g. the step and eval
-  loss) travels inside the same directory, so it always describes the weights beside it.
+  ``attn_length`` (attention_rnn only) defaults to the config's, 40.
   """
-  tmp = tempfile.mkdtemp(prefix='.best-tmp-', dir=run_dir)
-  tf.train.Checkpoint(model=model).write(os.path.join(tmp, WEIGHTS_PREFIX))
-  if info is not None:
-    config_lib.write_json_atomic(os.path.join(tmp, BEST_INFO_FILE), info)
-  best = os.path.join(run_dir, BEST_DIR)
-  old = best + '.old'
-  if os.path.isdir(old):
-    shutil.rmtree(old)
-  if os.path.isdir(best):
-    os.rename(best, old)
-  os.rename(tmp, best)
-  shutil.rmtree(old, ignore_errors=True)
-  return best
-
-
-def read_best_info(run_dir: str) -> Optional[dict]:
-  """``best/info.json`` of a run dir, or None."""
-  for d in (BEST_DIR, BEST_DIR + '.old'):
-    path = os.path.join(run_dir, d, BEST_INFO_FILE)
-    if os.path.exists(path):
-      with open(path) as f:
-        return json.load(f)
-  return None
-
-
-def best_weights_prefix(run_dir: str) -> Optional[str]:
-  """The checkpoint prefix a loader should read from a run dir of ours, or None.
-
-  Order: ``best/model``, then ``best.old/model`` (a kill during the swap), then the latest
-  checkpoint in ``checkpoints/`` (a run killed before its first evaluation).
-  """
-  for d in (BEST_DIR, BEST_DIR + '.old'):
-    prefix = os.path.join(run_dir, d, WEIGHTS_PREFIX)
-    if os.path.exists(prefix + '.index'):
-      return prefix
-  ckpts = os.path.join(run_dir, CHECKPOINTS_DIR)
-  if os.path.isdir(ckpts):
-    return tf.train.latest_checkpoint(ckpts)
-  return None
-
-
-_OUR_VAR_PREFIX = 'model/lstm_cells/'
-
-
-def is_our_checkpoint(variable_names: Sequence[str]) -> bool:
-  return any(n.startswith(_OUR_VAR_PREFIX) for n in variable_names)
-
-
-def layer_sizes_from_our_checkpoint(prefix: str) -> tuple:
-  """Reads the layer sizes from the kernel shapes of a checkpoint ``save``/training wrote."""
-  sizes = {}
-  for name, shape in tf.train.list_variables(prefix):
-    parts = name.split('/')
-    if name.startswith(_OUR_VAR_PREFIX) and len(parts) > 3 and parts[3] == 'recurrent_kernel':
-      sizes[int(parts[2])] = int(shape[0])
-  if not sizes or sorted(sizes) != list(range(len(sizes))):
-    raise ValueError('%s: not a Note RNN checkpoint of ours (no %s<i>/recurrent_kernel)'
-                     % (prefix, _OUR_VAR_PREFIX))
-  return tuple(sizes[i] for i in range(len(sizes)))
-
-
-def restore_weights(model: NoteRnn, prefix: str) -> NoteRnn:
-  """Restores the model part of one of our checkpoints (best/ or a training checkpoint)."""
-  try:
-    status = tf.train.Checkpoint(model=model).read(prefix)
-    status.expect_partial()
-    status.assert_existing_objects_matched()
-  except (AssertionError, ValueError, tf.errors.OpError) as e:
-    try:
-      names = ', '.join(sorted(n for n, _ in tf.train.list_variables(prefix))) or '(none)'
-    except (ValueError, tf.errors.OpError):
-      names = '(unreadable)'
-    raise ValueError('%s: not the weights of a Note RNN of ours with layer sizes %s (%s). '
-                     'It holds: %s' % (prefix, list(model.layer_sizes),
-                                       str(e).splitlines()[0][:200], names[:2000])) from None
-  return model
-
-
-def load_run_dir(run_dir: str) -> NoteRnn:
-  """Loads a run dir of ours: sizes from config.json (or the weights), weights from best/."""
-  prefix = best_weights_prefix(run_dir)
-  if prefix is None:
-    raise FileNotFoundError('%s: no weights (expected %s/%s.index or a checkpoint in %s/)'
-                            % (run_dir, BEST_DIR, WEIGHTS_PREFIX, CHECKPOINTS_DIR))
-  cfg_path = os.path.join(run_dir, CONFIG_FILE)
-  layer_sizes = None
-  if os.path.exists(cfg_path):
-    with open(cfg_path) as f:
-      cfg = json.load(f)
-    layer_sizes = cfg.get('layer_sizes') or cfg.get('hparams', {}).get('rnn_layer_sizes')
-  if not layer_sizes:
-    layer_sizes = layer_sizes_from_our_checkpoint(prefix)
-  return restore_weights(NoteRnn(layer_sizes), prefix)
+  if melody_configs.get(config).attn_length:
+    from note_rnn import attention_model  # pylint: disable=g-import-not-at-top
+    return attention_model.AttentionNoteRnn(layer_sizes, attn_length=attn_length, seed=seed)
+  if attn_length:
+    raise ValueError('attn_length is for attention_rnn, not %s' % config)
+  return NoteRnn(layer_sizes, config=config, seed=seed)

@@ -31,9 +31,9 @@ import tensorflow as tf
 
 from note_rnn import config as config_lib
 from note_rnn import dataset as dataset_lib
+from note_rnn import melody_configs
 from note_rnn import model as model_lib
 from note_rnn import run_common
-from pipelines import encoding
 
 METRIC_NAMES = ('loss', 'perplexity', 'accuracy', 'event_accuracy', 'no_event_accuracy')
 
@@ -98,7 +98,10 @@ class _Trainer:
   def __init__(self, cfg: TrainConfig):
     self.cfg = cfg
     hp = cfg.hparams
-    self.model = model_lib.NoteRnn(hp.rnn_layer_sizes, seed=cfg.seed)
+    self.model = model_lib.build(hp.rnn_layer_sizes, seed=cfg.seed,
+                                 config=config_lib.melody_config_name(cfg.config),
+                                 attn_length=hp.attn_length or None)
+    no_event = self.model.melody_config.no_event_label
     self.optimizer = tf.keras.optimizers.Adam(
         learning_rate=hp.learning_rate, clipnorm=hp.clip_norm or None)
     self.optimizer.build(self.model.trainable_variables)
@@ -111,7 +114,7 @@ class _Trainer:
         self.checkpoint, os.path.join(cfg.run_dir, model_lib.CHECKPOINTS_DIR),
         max_to_keep=cfg.keep_checkpoints, checkpoint_name='ckpt')
     dropout_rate = 1.0 - hp.dropout_keep_prob
-    spec = (tf.TensorSpec([None, None, encoding.NUM_CLASSES], tf.float32),
+    spec = (tf.TensorSpec([None, None, self.model.input_size], tf.float32),
             tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32))
 
     @tf.function(input_signature=spec)
@@ -119,7 +122,7 @@ class _Trainer:
       with tf.GradientTape() as tape:
         logits = self.model.logits(inputs, training=dropout_rate > 0,
                                    dropout_rate=dropout_rate)
-        metrics = dataset_lib.masked_metrics(logits, labels, lengths)
+        metrics = dataset_lib.masked_metrics(logits, labels, lengths, no_event)
       variables = self.model.trainable_variables
       grads = tape.gradient(metrics['loss'], variables)
       self.optimizer.apply_gradients(zip(grads, variables))
@@ -128,7 +131,7 @@ class _Trainer:
 
     @tf.function(input_signature=spec)
     def eval_step(inputs, labels, lengths):
-      return dataset_lib.masked_metrics(self.model.logits(inputs), labels, lengths)
+      return dataset_lib.masked_metrics(self.model.logits(inputs), labels, lengths, no_event)
 
     self.train_step = train_step
     self.eval_step = eval_step
@@ -196,6 +199,10 @@ def _check_run_dir(cfg: TrainConfig) -> dict:
     return {}
   with open(path) as f:
     old = json.load(f)
+  old_config = old.get('config_name') or 'basic_rnn'
+  if old_config != config_lib.melody_config_name(cfg.config):
+    raise ValueError('--run_dir=%s holds a %s model, but this run asks for --config=%s; use a '
+                     'new --run_dir' % (cfg.run_dir, old_config, cfg.config))
   old_sizes = tuple(old.get('layer_sizes') or ())
   if old_sizes and old_sizes != cfg.hparams.rnn_layer_sizes:
     raise ValueError('--run_dir=%s holds a model with rnn_layer_sizes %s, but this run asks for '
@@ -270,6 +277,9 @@ def train(cfg: TrainConfig) -> dict:
                 if cfg.eval_sequence_example_file else [])
   if dataset_lib.count_records(train_files) == 0:
     raise ValueError('no training examples in %s' % ', '.join(train_files))
+  melody_config = melody_configs.get(config_lib.melody_config_name(cfg.config))
+  for path in train_files + eval_files:
+    dataset_lib.check_input_size(path, melody_config.input_size, cfg.config)
   if eval_files and dataset_lib.count_records(eval_files) == 0:
     logging.warning('No examples in %s: training without evaluation.', ', '.join(eval_files))
     eval_files = []
@@ -297,8 +307,10 @@ def _train_in_run_dir(cfg: TrainConfig, train_files, eval_files) -> dict:
 
   train_ds = dataset_lib.make_dataset(train_files, cfg.hparams.batch_size, training=True,
                                       seed=cfg.seed + start_step, bucket=cfg.bucket,
-                                      random_primer_probability=cfg.random_primer_probability)
-  eval_ds = (dataset_lib.make_dataset(eval_files, cfg.hparams.batch_size, training=False)
+                                      random_primer_probability=cfg.random_primer_probability,
+                                      config=trainer.model.config_name)
+  eval_ds = (dataset_lib.make_dataset(eval_files, cfg.hparams.batch_size, training=False,
+                                      config=trainer.model.config_name)
              if eval_files else None)
   writer = tf.summary.create_file_writer(os.path.join(cfg.run_dir, 'tb'))
 

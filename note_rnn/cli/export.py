@@ -1,5 +1,9 @@
 """`export_magenta_bundle`: a Note RNN in Magenta's melody_rnn layout (checkpoint + .mag bundle).
 
+Any config exports as itself: a basic_rnn, mono_rnn, lookback_rnn or attention_rnn model
+becomes a bundle of that generator id (OUTPUT_DIR/<config>.mag), which Magenta's
+melody_rnn_generate loads and runs with that config's own input encoding.
+
 Example:
   bin/export_magenta_bundle --checkpoint=note_rnn/pretrained/rl_tuner_default \
     --output_dir=/tmp/magenta_export
@@ -34,9 +38,12 @@ flags.DEFINE_string('checkpoint', None,
                     'Default: the shipped Note RNN.')
 flags.DEFINE_string('run_dir', None, 'Alias of --checkpoint for a run dir.')
 flags.DEFINE_string('output_dir', None, 'Where train/ and the bundle are written.')
-flags.DEFINE_string('bundle_file', None, 'Bundle path (default OUTPUT_DIR/basic_rnn.mag).')
+flags.DEFINE_string('bundle_file', None, 'Bundle path (default OUTPUT_DIR/<config>.mag).')
 flags.DEFINE_boolean('write_checkpoint', True, 'Also write OUTPUT_DIR/train/model.ckpt-<step>.')
 flags.DEFINE_string('bundle_description', '', 'Text stored in bundle_details.description.')
+flags.DEFINE_integer('attn_length', None,
+                     "attention_rnn's attention window, for a source that does not record it (a "
+                     "Magenta training checkpoint). Default: the config's, 40.")
 flags.DEFINE_integer('batch_size', 128, 'Batch size baked into the generation graph '
                      '(Magenta generates this many sequences per session run).')
 
@@ -63,7 +70,7 @@ def _export(argv):
                             bundle_file=FLAGS.bundle_file,
                             write_checkpoint=FLAGS.write_checkpoint,
                             bundle_description=FLAGS.bundle_description,
-                            batch_size=FLAGS.batch_size))
+                            batch_size=FLAGS.batch_size, attn_length=FLAGS.attn_length))
   except (FileNotFoundError, ValueError) as e:
     raise FlagError(source_flag, str(e)) from None
   for key, path in sorted(written.items()):

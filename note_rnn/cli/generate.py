@@ -7,8 +7,9 @@ Example:
 
 Without --run_dir, --bundle_file or --checkpoint the shipped default Note RNN is used.
 --checkpoint takes anything note_rnn.load reads (a run dir of ours, a Magenta checkpoint
-prefix or run dir, the RL Tuner research checkpoint file, a .mag bundle); layer sizes come
-from the checkpoint. --temperature=0 is greedy decoding (deterministic). Each MIDI file holds
+prefix or run dir, the RL Tuner research checkpoint file, a .mag bundle) of any melody_rnn
+config (basic_rnn, mono_rnn, lookback_rnn, attention_rnn); config and layer sizes come from
+the checkpoint. --bundle_file is Magenta's flag name for a .mag bundle. --temperature=0 is greedy decoding (deterministic). Each MIDI file holds
 the primer followed by the continuation; --num_steps counts both, as in Magenta.
 
 Exit status: 0 done, 2 a bad flag (one line naming it; nothing written).
@@ -40,6 +41,10 @@ flags.DEFINE_float('temperature', 1.0, 'Softmax temperature; 0 = greedy (argmax)
 flags.DEFINE_float('qpm', 120.0, 'Tempo in quarter notes per minute.')
 flags.DEFINE_integer('seed', 0, 'Sampling seed.')
 flags.DEFINE_integer('batch_size', 1000, 'Melodies per compiled sampling call.')
+flags.DEFINE_integer('attn_length', None,
+                     "attention_rnn's attention window, for checkpoints that do not record it "
+                     "(a Magenta training checkpoint; bundles and our run dirs do). Default: the "
+                     "config's, 40.")
 
 
 def _parse_primer(text):
@@ -85,6 +90,8 @@ def _check_flags(argv):
     raise FlagError('qpm', 'must be positive, got %g' % FLAGS.qpm)
   if FLAGS.batch_size <= 0:
     raise FlagError('batch_size', 'must be positive')
+  if FLAGS.attn_length is not None and not 0 < FLAGS.attn_length <= 4096:
+    raise FlagError('attn_length', 'must be in [1, 4096], got %d' % FLAGS.attn_length)
   return checkpoint, primer
 
 
@@ -98,19 +105,19 @@ def _generate(argv):
       temperature=FLAGS.temperature, qpm=FLAGS.qpm, seed=FLAGS.seed,
       batch_size=FLAGS.batch_size)
   try:
-    model = loading.load(checkpoint)
+    model = loading.load(checkpoint, attn_length=FLAGS.attn_length)
   except (FileNotFoundError, ValueError) as e:
     raise FlagError(_source_flag(), str(e)) from None
   try:
     seq, qpm = generate.primer_sequence(cfg.primer_melody, cfg.primer_midi, cfg.qpm)
-    generate.prepare_primer(seq, qpm, cfg.num_steps)  # validates before anything is written
+    generate.prepare_primer(seq, qpm, cfg.num_steps, model.config_name)  # validates before anything is written
   except ValueError as e:
     raise FlagError('num_steps' if 'num_steps' in str(e) else _primer_flag(), str(e)) from None
   except Exception as e:  # pylint: disable=broad-except  # note_seq's MIDIConversionError...
     raise FlagError('primer_midi', '%s: %s' % (FLAGS.primer_midi, e)) from None
   paths = generate.run(cfg, model=model)
-  logging.info('Wrote %d MIDI files to %s (model %s, %d layers %s).', len(paths),
-               cfg.output_dir, checkpoint or loading.default_model_dir(),
+  logging.info('Wrote %d MIDI files to %s (model %s: %s, %d layers %s).', len(paths),
+               cfg.output_dir, checkpoint or loading.default_model_dir(), model.config_name,
                len(model.layer_sizes), list(model.layer_sizes))
 
 

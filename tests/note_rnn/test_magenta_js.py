@@ -164,13 +164,13 @@ def test_refusals_are_one_line(two_layer, tmp_path):
                        ('attention_rnn', 'its attention wrapper alone would be expressible'),
                        ('mono_rnn', '130-class')):
     run = tmp_path / name
-    two_layer.save(str(run), config=name)
+    model_lib.build((8, 6), seed=1, config=name).save(str(run), config=name)
     with pytest.raises(magenta_js.ExportRefused) as e:
       magenta_js.export_magenta_js(str(run))
     cases.append((e.value, reason))
-  with pytest.raises(magenta_js.ExportRefused) as e:
-    magenta_js.check_exportable(model_lib.NoteRnn((8,), num_classes=40))
-  cases.append((e.value, 'reads 40 inputs and predicts 40 classes'))
+    with pytest.raises(magenta_js.ExportRefused) as e:
+      magenta_js.check_exportable(note_rnn.load(str(run)))
+    cases.append((e.value, reason))
 
   class Wrapped(model_lib.NoteRnn):
     pass

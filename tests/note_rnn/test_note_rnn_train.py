@@ -90,7 +90,11 @@ def test_hparams_overrides():
   with pytest.raises(ValueError, match='rnn_layer_sizes'):
     config_lib.parse_hparams(hp, 'rnn_layer_sizes=[]')
   with pytest.raises(ValueError, match='unknown Note RNN config'):
-    config_lib.named_config('attention_rnn')
+    config_lib.named_config('polyphony_rnn')
+  attention = config_lib.named_config('attention_rnn')
+  assert (attention.rnn_layer_sizes, attention.clip_norm, attention.attn_length) == (
+      (128, 128), 3.0, 40)
+  assert config_lib.melody_config_name('rl_tuner_default') == 'basic_rnn'
 
 
 def _config(run_dir, data, eval_data='', steps=4, **kw):
@@ -162,8 +166,8 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, golden_dataset,
   calls = tf.Variable(0)
   original = dataset_lib.masked_metrics
 
-  def poisoned(logits, labels, lengths):
-    out = dict(original(logits, labels, lengths))
+  def poisoned(logits, labels, lengths, *no_event_label):
+    out = dict(original(logits, labels, lengths, *no_event_label))
     calls.assign_add(1)
     out['loss'] = tf.where(calls > 3, tf.constant(np.nan, tf.float32), out['loss'])
     return out
