@@ -124,7 +124,7 @@ def test_report_holds_tables_plots_and_links(pages):
   # The tuned model plays one loop: flagged at the top, once per evaluation; never the Note RNN.
   assert html.count('Collapse warning,') == 2
   assert 'top_composition_share 100 % &gt; 0.2 %' in html
-  assert html.index('Collapse warning,') < html.index('<table class="metrics"')
+  assert html.index('Collapse warning,') < html.index('<table class="metrics')
   assert 'Collapse warning, note_rnn' not in html
 
 
