@@ -108,7 +108,7 @@ def parse_args(argv):
   p.add_argument('--max_steps', type=int, default=400000, help='Cap on env steps.')
   p.add_argument('--exploration_period', type=int, default=100000,
                  help='Steps over which epsilon anneals from 1.0 to 0.1.')
-  p.add_argument('--num_compositions', type=int, default=1000,
+  p.add_argument('--num_compositions', type=int, default=quality_bar.DEFAULT_NUM_COMPOSITIONS,
                  help='Compositions per check.')
   p.add_argument('--seed', type=int, default=1, help='Seeds numpy and random.')
   p.add_argument('--compositions_dir', default=None,
@@ -194,7 +194,11 @@ def run(args, work_dir, emit):
       capture['notes'].append(list(rlt.composition))
       eval_seconds = time.perf_counter() - t0
       figures = kit_bench.table1_metrics(stat_dict)
-      failed = quality_bar.failed_criteria(figures)
+      figures.update(quality_bar.diversity_figures(capture['notes']))
+      # Check 0 (step 0) samples the untuned Note RNN: the diversity floor's reference.
+      reference_8grams = (checks[0]['figures']['distinct_8grams'] if checks
+                          else figures['distinct_8grams'])
+      failed = quality_bar.failed_criteria(figures, note_rnn_distinct_8grams=reference_8grams)
       record = {'side': 'baseline', 'check': len(checks), 'steps': steps,
                 'train_seconds': round(clock.running_seconds(), 3),
                 'train_cpu_seconds': round(clock.cpu.running_seconds(), 3),
@@ -204,9 +208,10 @@ def run(args, work_dir, emit):
                     saved_counter if steps else 0, args.exploration_period, 1.0,
                     rlt.dqn_hparams.random_action_probability), 4),
                 'passed': not failed, 'failed': failed,
-                'figures': {k: figures[k] for k in quality_bar.BAR_KEYS},
+                'figures': {k: figures[k] for k in quality_bar.BAR_KEYS
+                            + quality_bar.DIVERSITY_KEYS},
                 'other_figures': {k: v for k, v in figures.items()
-                                  if k not in quality_bar.BAR_KEYS},
+                                  if k not in quality_bar.BAR_KEYS + quality_bar.DIVERSITY_KEYS},
                 'peak_rss_mib': round(peak_rss_mib(), 1)}
       if args.compositions_dir:
         priming = np.asarray(capture['priming'], np.int32)

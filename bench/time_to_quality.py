@@ -92,7 +92,7 @@ def parse_args(argv):
                  help='Cap on env steps of ours.')
   p.add_argument('--baseline_max_steps', type=int, default=400000,
                  help='Cap on env steps of the original.')
-  p.add_argument('--num_compositions', type=int, default=1000,
+  p.add_argument('--num_compositions', type=int, default=quality_bar.DEFAULT_NUM_COMPOSITIONS,
                  help='Compositions per check (both sides).')
   p.add_argument('--repeats', type=int, default=1, help='Runs of each side; medians.')
   p.add_argument('--baseline', action='store_true',
@@ -147,10 +147,11 @@ def build_config(flagfile: str, overrides: dict):
 class Checker:
   """The on_check hook: pauses the training clock and judges the bar."""
 
-  def __init__(self, *, prior, note_rnn_log_p, check_every, num_compositions,
-               max_steps, seed, run_to_cap, emit, out_dir):
+  def __init__(self, *, prior, note_rnn_log_p, note_rnn_distinct_8grams, check_every,
+               num_compositions, max_steps, seed, run_to_cap, emit, out_dir):
     self.prior = prior
     self.note_rnn_log_p = note_rnn_log_p
+    self.note_rnn_distinct_8grams = note_rnn_distinct_8grams
     self.check_every = check_every
     self.num_compositions = num_compositions
     self.max_steps = max_steps
@@ -184,14 +185,17 @@ class Checker:
         seed=self.seed * 1000 + len(self.checks),
         save_to=(os.path.join(self.out_dir, 'check_%d.npz' % env_steps)
                  if self.out_dir else None))
-    failed = quality_bar.failed_criteria(figures, self.note_rnn_log_p)
+    failed = quality_bar.failed_criteria(figures, self.note_rnn_log_p,
+                                         self.note_rnn_distinct_8grams)
     record = {'side': 'ours', 'check': len(self.checks), 'steps': env_steps,
               'train_seconds': round(self.training_seconds(entered), 3),
               'train_cpu_seconds': round(cpu_entered - self.cpu_start - self.cpu_paused, 3),
               'eval_seconds': round(eval_seconds, 3), 'passed': not failed,
               'failed': failed,
-              'figures': {k: figures[k] for k in quality_bar.BAR_KEYS + ('mean_log_p',)},
+              'figures': {k: figures[k] for k in quality_bar.BAR_KEYS + ('mean_log_p',)
+                          + quality_bar.DIVERSITY_KEYS},
               'note_rnn_log_p': round(self.note_rnn_log_p, 4),
+              'note_rnn_distinct_8grams': self.note_rnn_distinct_8grams,
               'peak_rss_mib': round(peak_rss_mib(), 1)}
     self.checks.append(record)
     self.emit(record)
@@ -209,6 +213,7 @@ def evaluate_step_model(step_model, prior, *, num_compositions, seed, save_to=No
       priming_mode='random_note', policy=EVAL_POLICY, seed=seed,
       semantics=EVAL_SEMANTICS)
   figures = composition_figures(notes)
+  figures.update(quality_bar.diversity_figures(notes.tolist()))
   figures['mean_log_p'] = round(float(np.mean(
       sampling.score_log_p(prior, priming, notes))), 4)
   if save_to:
@@ -223,14 +228,15 @@ def composition_figures(notes) -> dict:
           if not isinstance(v, dict)}
 
 
-def note_rnn_own_log_p(prior, num_compositions, seed) -> float:
-  """Mean log p per note of the Note RNN's own samples (the bar's reference)."""
+def note_rnn_reference(prior, num_compositions, seed):
+  """(mean log p per note, distinct 8-grams) of the Note RNN's own samples (the bar's reference)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
-  _, _, log_p = sampling.generate_compositions(
+  _, notes, log_p = sampling.generate_compositions(
       prior, num_compositions, num_notes=FORCED['num_notes'], priming_mode='random_note',
       policy=EVAL_POLICY, seed=seed, semantics=EVAL_SEMANTICS, return_log_p=True)
-  return float(np.mean(log_p))
+  return (float(np.mean(log_p)),
+          quality_bar.diversity_figures(notes.tolist())['distinct_8grams'])
 
 
 def note_rnn_location(value):
@@ -251,8 +257,10 @@ def run_ours_worker(args, emit) -> dict:
     overrides['note_rnn_checkpoint'] = args.note_rnn
   config = build_config(args.flagfile, overrides)
   prior = note_rnn.load(note_rnn_location(config.note_rnn_checkpoint))
-  reference = note_rnn_own_log_p(prior, args.num_compositions, seed=args.seed + 7919)
-  checker = Checker(prior=prior, note_rnn_log_p=reference, check_every=args.check_every,
+  reference, reference_8grams = note_rnn_reference(prior, args.num_compositions,
+                                                   seed=args.seed + 7919)
+  checker = Checker(prior=prior, note_rnn_log_p=reference,
+                    note_rnn_distinct_8grams=reference_8grams, check_every=args.check_every,
                     num_compositions=args.num_compositions, max_steps=args.max_steps,
                     seed=args.seed, run_to_cap=args.run_to_cap, emit=emit,
                     out_dir=args.worker_out_dir)
