@@ -7,9 +7,10 @@ Issue 7. Both sides optimise the same objective (lambda 1.0, gamma 0.95,
 music_theory_all, random_note priming, 32 notes, legacy rewards, the same Note
 RNN weights); this script forces those values over whatever `--flagfile` says,
 so only the learning machinery differs. Every `--check_every` environment steps
-the training clock pauses and 1,000 compositions are sampled from the policy,
+the training clock pauses and 2,000 compositions are sampled from the policy,
 scored with `legacy` statistics (and, ours only, their mean log p under the
-Note RNN), and compared with the bar of `bench/quality_bar.py`. Time to
+Note RNN), and compared with the bar of `bench/quality_bar.py` (rule figures and a
+diversity floor against the untuned model drawn the same way). Time to
 quality is the training time at the first of two consecutive passing checks.
 The clock starts at the first environment step (imports and model
 construction excluded, tracing and compilation included) and excludes the
