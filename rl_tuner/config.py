@@ -20,16 +20,19 @@ from pipelines.errors import FlagError
 from rl_tuner.policy import layout
 from rl_tuner.policy import priming as priming_lib
 
-ALGORITHMS = ('q', 'psi', 'g', 'pure_rl')
-ALGORITHM_ALIASES = {'default': 'q', 'rl_only': 'pure_rl'}
+ALGORITHMS = ('q', 'psi', 'g', 'pure_rl', 'ppo', 'grpo')
+ALGORITHM_ALIASES = {'default': 'q', 'rl_only': 'pure_rl', 'kl_pg': 'ppo'}
+# On-policy algorithms: rl_tuner.rl.pg_trainer (KL to the prior in the reward).
+POLICY_GRADIENT_ALGORITHMS = ('ppo', 'grpo')
 EXPLORATION_MODES = ('egreedy', 'boltzmann')
 PRIMING_MODES = priming_lib.PRIMING_MODES
 SEMANTICS = priming_lib.SEMANTICS
 # Reward modes that add log p(a|s) (rl_tuner.music.rules.MODES_WITH_LOG_P; a test keeps them
 # equal).
 MODES_WITH_LOG_P = ('music_theory_all', 'music_theory_basic', 'music_theory_basic_plus_variety')
-# Algorithms whose reward is λ·R_MT only: log p lives in their target (g) or nowhere.
-ALGORITHMS_WITHOUT_LOG_P = ('g', 'pure_rl')
+# Algorithms whose reward is λ·R_MT only: log p lives in their target (g), in the KL
+# penalty (ppo, grpo) or nowhere.
+ALGORITHMS_WITHOUT_LOG_P = ('g', 'pure_rl', 'ppo', 'grpo')
 NOTE_RNN_SHIPPED = layout.SHIPPED
 # Mirrors rl_tuner.music.REWARD_MODE_NAMES (a test keeps them equal) so that reading a
 # config does not import the rules.
@@ -55,7 +58,7 @@ class RLTunerConfig:
   overwrite: bool = setting(False, 'Delete the run in --output_dir and start fresh.')
   # What is tuned, and how.
   algorithm: str = setting('q', 'The learning algorithm (aliases: default = q, rl_only = '
-                           'pure_rl).', ALGORITHMS + tuple(sorted(ALGORITHM_ALIASES)))
+                           'pure_rl, kl_pg = ppo).', ALGORITHMS + tuple(sorted(ALGORITHM_ALIASES)))
   note_rnn_checkpoint: Optional[str] = setting(
       None, 'The Note RNN to tune: a run dir, a Magenta checkpoint prefix, the research '
       'checkpoint or a .mag bundle. Default: the shipped model.')
@@ -66,7 +69,8 @@ class RLTunerConfig:
   # Reward.
   reward_mode: Optional[str] = setting(
       None, 'Which music-theory rules make R_MT and whether log p is added. Default: '
-      'music_theory_all for q/psi, music_theory_only for g/pure_rl.', REWARD_MODE_NAMES)
+      'music_theory_all for q/psi, music_theory_only for g/pure_rl/ppo/grpo.',
+      REWARD_MODE_NAMES)
   reward_scaler: float = setting(1.0, 'λ = 1/c, the weight of the music-theory reward.')
   reward_rules: Optional[str] = setting(
       None, 'The rules of R_MT and their weights, name:weight,... (e.g. key:1,tonic:1,'
@@ -106,6 +110,25 @@ class RLTunerConfig:
   train_every_n: int = setting(5, 'One gradient step per this many env steps.')
   replay_capacity: int = setting(100000, 'Replay buffer size in transitions.')
   min_replay_transitions: int = setting(32, 'No training before this many env steps.')
+  # Policy-gradient hyperparameters (ppo, grpo; rl_tuner/rl/policy_gradient.py).
+  kl_coef: float = setting(0.1, 'ppo/grpo: β of the per-note KL penalty β·(log π(a|s) − log '
+                           'p_prior(a|s)) in the reward (the initial β when '
+                           '--target_kl_per_note is set).')
+  target_kl_per_note: Optional[float] = setting(
+      None, 'ppo/grpo: adapt β to hold this sampled KL(π ‖ p_prior) per note (nats), with '
+      'Ziegler et al.\'s proportional controller; unset keeps β fixed.')
+  kl_horizon: int = setting(10000, 'ppo/grpo: the controller\'s horizon in env steps: β ← '
+                            'β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) after a round of n '
+                            'env steps.')
+  ppo_epochs: int = setting(4, 'ppo/grpo: passes over each round\'s episodes.')
+  ppo_minibatches: int = setting(4, 'ppo/grpo: gradient steps per pass (the round\'s '
+                                 'episodes split evenly).')
+  clip_ratio: float = setting(0.2, 'ppo/grpo: ε of the clipped objective '
+                              'min(ρA, clip(ρ, 1 ± ε)A).')
+  gae_lambda: float = setting(0.95, 'ppo: λ of generalised advantage estimation.')
+  value_coef: float = setting(0.5, 'ppo: weight of the value loss.')
+  group_size: int = setting(8, 'grpo: compositions per primer (a group); num_parallel_envs '
+                            'must be a multiple.')
   xla: bool = setting(True, 'Compile the gradient steps with XLA (faster per step, costs a '
                       'few seconds of compilation).')
   # Outputs.
@@ -268,6 +291,22 @@ def _range_checks(c: RLTunerConfig) -> List[Tuple[str, bool, str]]:
        'must be >= 2 (a corrupt latest checkpoint falls back to the previous one)'),
       ('final_eval_compositions', 0 <= c.final_eval_compositions <= MAX_EVAL_COMPOSITIONS,
        'must be in [0, %d]' % MAX_EVAL_COMPOSITIONS),
+      ('kl_coef', math.isfinite(c.kl_coef) and c.kl_coef >= 0.0,
+       'must be a finite number >= 0'),
+      ('target_kl_per_note', c.target_kl_per_note is None or (
+          math.isfinite(c.target_kl_per_note) and c.target_kl_per_note > 0.0),
+       'must be a finite number > 0 (or unset for a fixed β)'),
+      ('kl_horizon', c.kl_horizon >= 1, 'must be >= 1'),
+      ('ppo_epochs', 1 <= c.ppo_epochs <= 100, 'must be in [1, 100]'),
+      ('ppo_minibatches', 1 <= c.ppo_minibatches <= c.num_parallel_envs,
+       'must be in [1, num_parallel_envs]'),
+      ('clip_ratio', 0.0 < c.clip_ratio < 1.0, 'must be in (0, 1)'),
+      ('gae_lambda', 0.0 <= c.gae_lambda <= 1.0, 'must be in [0, 1]'),
+      ('value_coef', math.isfinite(c.value_coef) and c.value_coef >= 0.0,
+       'must be a finite number >= 0'),
+      ('group_size', c.group_size >= 2 and (c.canonical_algorithm != 'grpo' or
+                                            c.num_parallel_envs % c.group_size == 0),
+       'must be >= 2 and divide num_parallel_envs (grpo)'),
       ('seed', 0 <= c.seed <= MAX_SEED, 'must be in [0, %d]' % MAX_SEED),
       ('num_midi_compositions', 0 <= c.num_midi_compositions <= 1000, 'must be in [0, 1000]'),
   ]
@@ -309,7 +348,8 @@ def _first_problem(c: RLTunerConfig) -> Optional[Tuple[str, str]]:
       and c.reward_mode in MODES_WITH_LOG_P):
     return 'reward_mode', (
         '--reward_mode=%s adds log p(a|s), but --algorithm=%s uses r = λ·R_MT only '
-        '(its prior enters through the target); use a mode without log p, e.g. '
+        '(its prior enters through the target or the KL penalty); use a mode without '
+        'log p, e.g. '
         'music_theory_only' % (c.reward_mode, c.algorithm))
   problem = _reward_rule_problem(c)
   if problem:

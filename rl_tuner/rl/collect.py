@@ -23,6 +23,7 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
+from note_rnn import run_common
 from pipelines import encoding
 from rl_tuner.rl import environment
 from rl_tuner.rl import targets
@@ -187,3 +188,13 @@ def collect_rewards(notes: np.ndarray, log_probs: np.ndarray, *, key, semantics:
       notes[:, 1:], action_log_probs(notes, log_probs), key=key, semantics=semantics,
       reward_mode=reward_mode, reward_scaler=reward_scaler, num_notes=notes.shape[1] - 1,
       priming=notes[:, 0], **rule_settings)
+
+
+def check_finite_rewards(rewards: Dict[str, np.ndarray], env_steps: int) -> None:
+  """Raises `TrainingDivergedError` naming the step and the term when a reward is NaN/Inf."""
+  for term in ('music_theory', 'log_p'):
+    bad = ~np.isfinite(rewards[term])
+    if bad.any():
+      raise run_common.TrainingDivergedError(
+          'env step %d: the %s reward term is NaN/Inf (%d of %d notes); stopping, the last '
+          'good checkpoint is kept' % (env_steps, term, int(bad.sum()), bad.size))

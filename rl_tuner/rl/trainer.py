@@ -1,4 +1,8 @@
-"""`train_eval`: tune a Note RNN with Q, Ψ, G or RL-only learning into a run directory.
+"""`train_eval`: tune a Note RNN with Q, Ψ, G, RL-only, PPO or GRPO into a run directory.
+
+The on-policy algorithms (ppo, grpo) have their own tuner (`pg_trainer`) with the same
+interface (`run_round`, `checkpoint`, `env_steps`, ...), and share everything else here:
+run dir, lock, resume, NaN stop, summaries, exports and the final evaluation.
 
 One round of the loop collects `num_parallel_envs` whole episodes with
 `collect.EpisodeCollector` (one compiled graph), scores them with the
@@ -169,13 +173,7 @@ class Tuner:
         notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
         reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
         add_log_p=c.reward_adds_log_p, chords=self.chords)
-    for term in ('music_theory', 'log_p'):
-      bad = ~np.isfinite(rewards[term])
-      if bad.any():
-        raise run_common.TrainingDivergedError(
-            'env step %d: the %s reward term is NaN/Inf (%d of %d notes); stopping, the last '
-            'good checkpoint is kept' % (int(self.env_steps.numpy()), term, int(bad.sum()),
-                                          bad.size))
+    collect.check_finite_rewards(rewards, int(self.env_steps.numpy()))
     self.replay.add_batch(collect.episodes_to_trajectory(
         notes, log_probs, rewards['total'], rows if self.primers is not None else None))
     self.env_steps.assign_add(notes.shape[0] * c.num_notes)
@@ -184,11 +182,33 @@ class Tuner:
     rewards['prior_log_p'] = collect.action_log_probs(notes, log_probs)
     return rewards
 
+  def run_round(self):
+    """Collects one round and runs the gradient steps owed: (rewards, losses, scalars)."""
+    rewards = self.collect_round()
+    try:
+      losses = self.train(self.updates_owed())
+    except tf.errors.InvalidArgumentError as e:
+      if 'nan' not in str(e).lower() and 'inf' not in str(e).lower():
+        raise
+      losses = np.array([np.nan], np.float32)
+    c = self.config
+    eps = (float(self.collector.epsilon(int(self.env_steps.numpy())))
+           if c.exploration_mode == 'egreedy' else 0.0)
+    return rewards, losses, {'train/epsilon': eps}
+
   def policy_weights(self):
     return self.q_network.get_note_rnn_weights()
 
   def prior_weights(self):
     return self.prior_network.get_note_rnn_weights()
+
+
+def make_tuner(config: config_lib.RLTunerConfig, prior_model, primers: Optional[np.ndarray]):
+  """The run's tuner: `Tuner` (q, psi, g, pure_rl) or `pg_trainer.PolicyGradientTuner`."""
+  if config.canonical_algorithm in config_lib.POLICY_GRADIENT_ALGORITHMS:
+    from rl_tuner.rl import pg_trainer  # pylint: disable=g-import-not-at-top
+    return pg_trainer.PolicyGradientTuner(config, prior_model, primers)
+  return Tuner(config, prior_model, primers)
 
 
 def _check_resume(run_dir: str, config: config_lib.RLTunerConfig, log) -> None:
@@ -227,14 +247,15 @@ def _write_config(run_dir: str, config: config_lib.RLTunerConfig, prior_model) -
   return values
 
 
-def _summaries(writer, step: int, rewards, losses, eps: float, rate: float) -> None:
+def _summaries(writer, step: int, rewards, losses, scalars, rate: float) -> None:
   with writer.as_default(step=step):
     tf.summary.scalar('reward/total', float(np.mean(rewards['total'])))
     tf.summary.scalar('reward/music_theory', float(np.mean(rewards['music_theory'])))
     tf.summary.scalar('reward/log_p', float(np.mean(rewards['prior_log_p'])))
     if losses.size:
       tf.summary.scalar('train/loss', float(np.mean(losses)))
-    tf.summary.scalar('train/epsilon', eps)
+    for name, value in scalars.items():
+      tf.summary.scalar(name, value)
     tf.summary.scalar('train/env_steps_per_sec', rate)
 
 
@@ -258,18 +279,11 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
   last_check = start_steps // check_every if check_every else 0
   stop = bool(on_check is not None and on_check(start_steps, tuner.live_policy))
   while not stop and int(tuner.env_steps.numpy()) < c.num_steps:
-    rewards = tuner.collect_round()
-    owed = tuner.updates_owed()
-    try:
-      losses = tuner.train(owed)
-    except tf.errors.InvalidArgumentError as e:
-      if 'nan' not in str(e).lower() and 'inf' not in str(e).lower():
-        raise
-      losses = np.array([np.nan], np.float32)
+    rewards, losses, scalars = tuner.run_round()
     steps = int(tuner.env_steps.numpy())
     if losses.size and not np.all(np.isfinite(losses)):
       raise run_common.TrainingDivergedError(
-          'gradient step %d (env step %d): the TD loss is NaN/Inf; stopping, the last good '
+          'gradient step %d (env step %d): the loss is NaN/Inf; stopping, the last good '
           'checkpoint is kept in %s' % (int(tuner.train_step.numpy()), steps,
                                           manager.directory))
     if losses.size:
@@ -280,14 +294,14 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
     if steps - last_log_steps >= c.output_every_nth or steps >= c.num_steps:
       elapsed = time.perf_counter() - start_time
       rate = (steps - start_steps) / max(elapsed, 1e-9)
-      eps = float(tuner.collector.epsilon(steps)) if c.exploration_mode == 'egreedy' else 0.0
-      _summaries(writer, steps, rewards, last_losses, eps, rate)
+      _summaries(writer, steps, rewards, last_losses, scalars, rate)
       log('step %d/%d  %.0f env-steps/s  %d gradient steps  loss %.4g  reward/note %.3f '
-          '(music theory %.3f; log p_prior of the notes %.3f)  epsilon %.3f' % (
+          '(music theory %.3f; log p_prior of the notes %.3f)  %s' % (
               steps, budget, rate, int(tuner.train_step.numpy()),
               float(np.mean(last_losses)) if last_losses.size else float('nan'),
               float(np.mean(rewards['total'])), float(np.mean(rewards['music_theory'])),
-              float(np.mean(rewards['prior_log_p'])), eps))
+              float(np.mean(rewards['prior_log_p'])),
+              '  '.join('%s %.4g' % (k.split('/')[-1], v) for k, v in scalars.items())))
       last_log_steps = steps
     if on_check is not None and check_every and steps // check_every > last_check:
       last_check = steps // check_every
@@ -382,7 +396,7 @@ def train_eval(config: config_lib.RLTunerConfig,
       run_dir_lib.clear_outputs(run_dir)
     _check_resume(run_dir, config, log)
     tf.random.set_seed(config.seed)
-    tuner = Tuner(config, prior_model, primers)
+    tuner = make_tuner(config, prior_model, primers)
     manager = tf.train.CheckpointManager(
         tuner.checkpoint, os.path.join(run_dir, layout.CHECKPOINTS_DIR),
         max_to_keep=config.num_checkpoints_to_keep)
