@@ -57,7 +57,9 @@ class RLTuner:
                num_parallel_envs: Optional[int] = None,
                reward_rules: Optional[Dict[str, float]] = None,
                reward_rule_module: Optional[str] = None,
-               chord_progression: Optional[str] = None):
+               chord_progression: Optional[str] = None,
+               kl_coef: float = 0.1,
+               target_kl_per_note: Optional[float] = None):
     """Checks the arguments and builds the run's config (see Magenta's docstring).
 
     Raises:
@@ -109,6 +111,9 @@ class RLTuner:
     self.reward_rules = dict(reward_rules) if reward_rules else None
     self.reward_rule_module = reward_rule_module
     self.chord_progression = chord_progression
+    # ppo / grpo only: β of the KL penalty and the KL per note it is adapted to hold.
+    self.kl_coef = kl_coef
+    self.target_kl_per_note = target_kl_per_note
     # Magenta silently replaces the reward mode of g and pure_rl (their reward is
     # λ·R_MT only); keep that, but only for the modes that would add log p.
     self.reward_mode = reward_mode
@@ -175,6 +180,7 @@ class RLTuner:
         final_eval_compositions=0, num_midi_compositions=0,
         reward_rules=self._reward_rules_flag(), reward_rule_module=self.reward_rule_module,
         chord_progression=self.chord_progression,
+        kl_coef=float(self.kl_coef), target_kl_per_note=self.target_kl_per_note,
         **({'num_parallel_envs': int(self.num_parallel_envs)}
            if self.num_parallel_envs else {}))
 

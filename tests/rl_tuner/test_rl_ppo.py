@@ -205,3 +205,79 @@ def test_kill_9_then_rerun_resumes_and_finishes_at_the_same_step(tmp_path, tiny_
   assert out.returncode == 0, out.stderr[-2000:]
   assert 'restored' in out.stdout + out.stderr
   assert 'done: 1024 env steps, %d gradient steps' % (1024 // 64 * 4) in out.stdout
+
+
+@pytest.mark.slow
+def test_facade_trains_ppo_and_generates(tmp_path, tiny_note_rnn):
+  import rl_tuner  # pylint: disable=g-import-not-at-top
+  rlt = rl_tuner.RLTuner(str(tmp_path / 'run'), algorithm='kl_pg', num_notes_in_melody=8,
+                         note_rnn_checkpoint_file=tiny_note_rnn, num_parallel_envs=8,
+                         output_every_nth=64, target_kl_per_note=0.05)
+  assert rlt.algorithm == 'ppo' and rlt.config.effective_reward_mode == 'music_theory_only'
+  rlt.train(num_steps=128)
+  assert rlt.env_steps == 128
+  with open(os.path.join(str(tmp_path / 'run'), 'config.json')) as f:
+    assert json.load(f)['algorithm'] == 'ppo'
+  rlt.generate_music_sequence(visualize_probs=False, title='ppo')
+  assert len(rlt.composition) == 8
+
+
+def test_pareto_front_by_hand():
+  from rl_tuner.report import tradeoff  # pylint: disable=g-import-not-at-top
+  score = [1.0, 2.0, 0.5, 2.0, np.nan]
+  kl = [0.1, 0.5, 0.2, 0.6, 0.0]
+  # Run 2 is beaten by run 0 (higher score, lower KL), run 3 by run 1; NaN is never on it.
+  np.testing.assert_array_equal(
+      tradeoff.pareto_front(score, kl, other_higher_is_better=False),
+      [True, True, False, False, False])
+  np.testing.assert_array_equal(
+      tradeoff.pareto_front(score, kl, other_higher_is_better=True),
+      [False, False, False, True, False])
+
+
+def test_distinct_ngrams_and_rule_score():
+  from rl_tuner.evaluate import tradeoff  # pylint: disable=g-import-not-at-top
+  from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
+  notes = np.array([[2, 3, 4, 2, 3, 4], [2, 3, 4, 5, 6, 7]])
+  # Windows of 3: (2,3,4) (3,4,2) (4,2,3) (2,3,4) | (2,3,4) (3,4,5) (4,5,6) (5,6,7).
+  assert tradeoff.distinct_ngrams(notes, 3) == 6
+  assert tradeoff.distinct_ngrams(notes, 7) == 0
+  melody = np.tile(np.array([[14, 0, 16, 0, 18, 0, 19, 0]]), (2, 4))
+  expected = rules.music_theory_reward(melody, key='C', semantics='corrected',
+                                       reward_mode='music_theory_only', num_notes=32).mean()
+  assert tradeoff.rule_score(melody) == pytest.approx(expected)
+
+
+def test_exact_kl_is_zero_for_the_prior_itself_and_positive_otherwise():
+  from rl_tuner.evaluate import tradeoff  # pylint: disable=g-import-not-at-top
+  prior = note_rnn.build((4,), seed=0)
+  other = note_rnn.build((4,), seed=1)
+  priming = np.array([5, 9])
+  notes = np.array([[2, 3, 4], [7, 0, 1]])
+  assert tradeoff.exact_kl_per_note(prior, prior, priming, notes) == pytest.approx(0, abs=1e-6)
+  assert tradeoff.exact_kl_per_note(other, prior, priming, notes) > 0
+
+
+@pytest.mark.slow
+def test_sweep_writes_table_and_plot(tmp_path, tiny_note_rnn):
+  configs = tmp_path / 'configs'
+  configs.mkdir()
+  tiny = ['--num_notes=8', '--num_parallel_envs=8', '--batch_size=8', '--replay_capacity=1024',
+          '--noxla', '--ppo_epochs=1', '--ppo_minibatches=2', '--output_every_nth=64']
+  for name in ('q', 'ppo'):
+    (configs / (name + '.cfg')).write_text('\n'.join(tiny) + '\n')
+  out_dir = tmp_path / 'sweep'
+  out = _run(os.path.join(REPO, 'bin', 'sweep_rl_tuner'), [
+      '--output_dir=%s' % out_dir, '--algorithms=q,ppo', '--reward_scalers=1',
+      '--target_kls=0.1', '--num_steps=128', '--num_compositions=16',
+      '--configs_dir=%s' % configs, '--note_rnn_checkpoint=%s' % tiny_note_rnn])
+  assert out.returncode == 0, out.stderr[-2000:]
+  with open(out_dir / 'sweep.json') as f:
+    rows = json.load(f)['rows']
+  assert [r['name'] for r in rows] == ['note_rnn', 'q_l1', 'ppo_l1_kl0.1']
+  for row in rows:
+    for key in ('rule_score', 'kl_to_note_rnn_per_note', 'distinct_8grams_ratio'):
+      assert np.isfinite(row[key]), (row['name'], key)
+  assert rows[0]['front_kl']  # the Note RNN has KL 0: nothing beats it on that axis
+  assert 'ppo_l1_kl0.1' in (out_dir / 'sweep.md').read_text()
+  assert (out_dir / 'sweep.png').stat().st_size > 1000
