@@ -120,6 +120,9 @@ class RLTunerConfig:
   kl_horizon: int = setting(10000, 'ppo/grpo: the controller\'s horizon in env steps: β ← '
                             'β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) after a round of n '
                             'env steps.')
+  kl_hold_until_target: bool = setting(
+      True, 'ppo/grpo: keep β at --kl_coef until the sampled KL first reaches the target, so '
+      'β does not wind down while the policy is still the prior (then the controller runs).')
   ppo_epochs: int = setting(4, 'ppo/grpo: passes over each round\'s episodes.')
   ppo_minibatches: int = setting(4, 'ppo/grpo: gradient steps per pass (the round\'s '
                                  'episodes split evenly).')

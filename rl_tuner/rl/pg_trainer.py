@@ -7,7 +7,11 @@ DQN family's. One round: `num_parallel_envs` whole episodes sampled from softmax
 logits) in one graph (`collect.EpisodeCollector` in Boltzmann mode; for grpo each
 group of `group_size` episodes shares its primer), λ·R_MT from the vectorised rules,
 then `ppo_epochs × ppo_minibatches` PPO-clip steps (`policy_gradient`), then, with
-`target_kl_per_note`, β ← Ziegler et al.'s controller on the round's sampled KL.
+`target_kl_per_note`, β ← Ziegler et al.'s controller on the round's sampled KL (with
+`kl_hold_until_target`, only from the first round whose KL reaches the target: a run
+starts at KL 0, and letting β wind down over the rounds before would leave it far below
+the β that holds the target by the time the KL gets there; in a run of ~25 rounds the
+controller then cannot climb back before the end).
 
 The actor is checkpointed under `q_network` (`policy.run_dir.NETWORK_CHECKPOINT_KEY`),
 so `policy.step_models.load_policy` rebuilds it as it rebuilds a Q network: its outputs
@@ -50,6 +54,8 @@ class GroupedEpisodeCollector(collect.EpisodeCollector):
 class PolicyGradientTuner:
   """The actor, value network, learner, collector and checkpoint of one ppo/grpo run."""
 
+  LOSS_NAME = 'PPO loss'
+
   def __init__(self, config: config_lib.RLTunerConfig, prior_model,
                primers: Optional[np.ndarray]):
     c = config
@@ -74,6 +80,8 @@ class PolicyGradientTuner:
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     self.kl_coef = tf.Variable(c.kl_coef, dtype=tf.float64, name='kl_coef')
+    # Whether the sampled KL has reached the target yet (kl_hold_until_target).
+    self.kl_reached = tf.Variable(False, name='kl_reached')
     self.optimizer = agents.make_optimizer(c.learning_rate, c.adam_epsilon)
     self.learner = policy_gradient.PolicyGradientLearner(
         self.q_network, self.value_network, self.optimizer, discount=c.discount_rate,
@@ -93,7 +101,7 @@ class PolicyGradientTuner:
                                                 **collector_args)
     parts = dict(q_network=self.q_network, optimizer=self.optimizer,
                  train_step=self.train_step, env_steps=self.env_steps,
-                 kl_coef=self.kl_coef, rng=self.collector.generator)
+                 kl_coef=self.kl_coef, kl_reached=self.kl_reached, rng=self.collector.generator)
     if self.value_network is not None:
       parts['value_network'] = self.value_network
     self.checkpoint = tf.train.Checkpoint(**parts)
@@ -137,15 +145,24 @@ class PolicyGradientTuner:
                'train/clip_fraction': float(stats['clip_fraction'])}
     if self.value_network is not None:
       scalars['train/value_loss'] = float(stats['value_loss'])
-    if c.target_kl_per_note is not None and np.isfinite(kl):
-      self.kl_coef.assign(policy_gradient.adaptive_kl_coef(
-          float(self.kl_coef.numpy()), kl, c.target_kl_per_note, num_steps, c.kl_horizon))
+    self._adapt_kl_coef(kl, num_steps)
     self.env_steps.assign_add(num_steps)
     self.train_step.assign_add(losses.size)
     rewards['notes'] = notes
     rewards['prior_log_p'] = prior_log_p
     rewards['total'] = rewards['music_theory'] - float(scalars['train/kl_coef']) * kl
     return rewards, losses, scalars
+
+  def _adapt_kl_coef(self, kl: float, num_steps: int) -> None:
+    c = self.config
+    if c.target_kl_per_note is None or not np.isfinite(kl):
+      return
+    if kl >= c.target_kl_per_note:
+      self.kl_reached.assign(True)
+    if c.kl_hold_until_target and not bool(self.kl_reached.numpy()):
+      return
+    self.kl_coef.assign(policy_gradient.adaptive_kl_coef(
+        float(self.kl_coef.numpy()), kl, c.target_kl_per_note, num_steps, c.kl_horizon))
 
   def policy_weights(self):
     return self.q_network.get_note_rnn_weights()

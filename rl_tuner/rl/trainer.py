@@ -69,6 +69,8 @@ def _versions() -> Dict[str, str]:
 class Tuner:
   """The networks, agent, collector, replay buffer and checkpoint of one run."""
 
+  LOSS_NAME = 'TD loss'
+
   def __init__(self, config: config_lib.RLTunerConfig, prior_model,
                primers: Optional[np.ndarray]):
     c = config
@@ -283,8 +285,8 @@ def _train_loop(tuner: Tuner, manager, writer, log, on_check=None,
     steps = int(tuner.env_steps.numpy())
     if losses.size and not np.all(np.isfinite(losses)):
       raise run_common.TrainingDivergedError(
-          'gradient step %d (env step %d): the loss is NaN/Inf; stopping, the last good '
-          'checkpoint is kept in %s' % (int(tuner.train_step.numpy()), steps,
+          'gradient step %d (env step %d): the %s is NaN/Inf; stopping, the last good '
+          'checkpoint is kept in %s' % (int(tuner.train_step.numpy()), steps, tuner.LOSS_NAME,
                                           manager.directory))
     if losses.size:
       last_losses = losses

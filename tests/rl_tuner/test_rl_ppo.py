@@ -281,3 +281,22 @@ def test_sweep_writes_table_and_plot(tmp_path, tiny_note_rnn):
   assert rows[0]['front_kl']  # the Note RNN has KL 0: nothing beats it on that axis
   assert 'ppo_l1_kl0.1' in (out_dir / 'sweep.md').read_text()
   assert (out_dir / 'sweep.png').stat().st_size > 1000
+
+
+def test_beta_holds_until_the_kl_first_reaches_the_target():
+  import types  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import pg_trainer  # pylint: disable=g-import-not-at-top
+  fake = types.SimpleNamespace(
+      config=config_lib.RLTunerConfig(kl_coef=0.1, target_kl_per_note=0.5, kl_horizon=10000),
+      kl_coef=tf.Variable(0.1, dtype=tf.float64), kl_reached=tf.Variable(False))
+  adapt = lambda kl: pg_trainer.PolicyGradientTuner._adapt_kl_coef(fake, kl, 5000)  # pylint: disable=protected-access
+  adapt(0.1)  # below the target, never reached: β stays
+  assert float(fake.kl_coef.numpy()) == pytest.approx(0.1)
+  adapt(0.6)  # reached: e = 0.2, β·(1 + 0.2·0.5)
+  assert float(fake.kl_coef.numpy()) == pytest.approx(0.11)
+  adapt(0.45)  # from now on it also goes down: e = −0.1
+  assert float(fake.kl_coef.numpy()) == pytest.approx(0.11 * 0.95)
+  fake.config.kl_hold_until_target = False
+  fake.kl_reached.assign(False)
+  adapt(0.25)  # without the hold: e = −0.2 at once
+  assert float(fake.kl_coef.numpy()) == pytest.approx(0.11 * 0.95 * 0.9)
