@@ -93,7 +93,7 @@ def test_bad_flags_exit_with_one_line_and_write_nothing(tmp_path, args, flag):
 
 
 def test_every_shipped_config_parses(tmp_path):
-  for name in ('q', 'psi', 'g', 'pure_rl', 'q_paper'):
+  for name in ('q', 'psi', 'g', 'pure_rl', 'q_paper', 'ppo', 'grpo'):
     out = _run(['--flagfile=%s' % os.path.join(CONFIGS, name + '.cfg'),
                 '--output_dir=%s' % (tmp_path / name), '--algorithm=bogus'])
     # --algorithm=bogus after the flagfile: every line of it parsed, then validation fails.
