@@ -105,7 +105,7 @@ def run_row(name, config, note_rnn_notes, log) -> dict:
     with open(row_path) as f:
       return json.load(f)
   log('sweep: training %s' % name)
-  result = trainer.train_eval(config, log=lambda line: None)
+  result = trainer.train_eval(config, log=lambda line: log('  %s: %s' % (name, line)))
   entry = result['metrics'][os.path.basename(os.path.normpath(config.output_dir))]
   policy = step_models.load_policy(config.output_dir)
   settings = layout.read_run_config(config.output_dir)
