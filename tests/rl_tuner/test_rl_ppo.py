@@ -131,7 +131,7 @@ def _flags(note_rnn_dir, run_dir, **extra):
                num_parallel_envs=8, num_steps=256, output_every_nth=64,
                checkpoint_every_n=64, final_eval_compositions=20, num_midi_compositions=1,
                ppo_epochs=2, ppo_minibatches=2, group_size=4, xla=False,
-               target_kl_per_note=0.05, learning_rate=0.01)
+               target_kl_per_note=0.05, kl_hold_until_target=False, learning_rate=0.01)
   flags.update(extra)
   return ['--%s=%s' % kv for kv in flags.items()]
 
