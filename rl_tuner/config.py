@@ -301,8 +301,9 @@ def _range_checks(c: RLTunerConfig) -> List[Tuple[str, bool, str]]:
        'must be a finite number > 0 (or unset for a fixed β)'),
       ('kl_horizon', c.kl_horizon >= 1, 'must be >= 1'),
       ('ppo_epochs', 1 <= c.ppo_epochs <= 100, 'must be in [1, 100]'),
-      ('ppo_minibatches', 1 <= c.ppo_minibatches <= c.num_parallel_envs,
-       'must be in [1, num_parallel_envs]'),
+      ('ppo_minibatches', 1 <= c.ppo_minibatches <= (
+          c.num_parallel_envs if c.canonical_algorithm in POLICY_GRADIENT_ALGORITHMS
+          else MAX_BATCH_SIZE), 'must be in [1, num_parallel_envs] (ppo/grpo)'),
       ('clip_ratio', 0.0 < c.clip_ratio < 1.0, 'must be in (0, 1)'),
       ('gae_lambda', 0.0 <= c.gae_lambda <= 1.0, 'must be in [0, 1]'),
       ('value_coef', math.isfinite(c.value_coef) and c.value_coef >= 0.0,

@@ -300,3 +300,11 @@ def test_beta_holds_until_the_kl_first_reaches_the_target():
   fake.kl_reached.assign(False)
   adapt(0.25)  # without the hold: e = −0.2 at once
   assert float(fake.kl_coef.numpy()) == pytest.approx(0.11 * 0.95 * 0.9)
+
+
+def test_policy_gradient_settings_do_not_constrain_the_dqn_family():
+  config_lib.check(config_lib.RLTunerConfig(output_dir='/tmp/unused', algorithm='q',
+                                            num_parallel_envs=2, group_size=4))
+  with pytest.raises(FlagError):
+    config_lib.check(config_lib.RLTunerConfig(output_dir='/tmp/unused', algorithm='ppo',
+                                              num_parallel_envs=2))
