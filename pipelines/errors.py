@@ -9,7 +9,7 @@ exits with status 2, before anything is written (see `exit_on_flag_error`).
 """
 
 import sys
-from typing import Callable, TypeVar
+from typing import Callable, List, Optional, Tuple, TypeVar
 
 T = TypeVar('T')
 EXIT_PRODUCED_NOTHING = 1
@@ -44,3 +44,29 @@ def exit_produced_nothing(tool: str, message: str) -> None:
   """A run that worked but made nothing (e.g. no melody passed the filters): one line, exit 1."""
   print('%s: %s' % (tool, message), file=sys.stderr)
   sys.exit(EXIT_PRODUCED_NOTHING)
+
+
+def entry_points(tool: str, body: Callable[[List[str]], None], *,
+                 runner: Optional[Callable] = None, quiet_absl: bool = False
+                 ) -> Tuple[Callable[[List[str]], None], Callable[[], None]]:
+  """A tool's `(main, run)`: every command-line tool is built from its body this one way.
+
+  `main(argv)` (what absl's `app.run` calls) runs `body(argv)`, turning a `FlagError` into
+  the one line and exit 2; `run()` is the console script and `bin/` wrapper's entry, absl's
+  `app.run(main)` unless `runner` (e.g. the pipelines' flag parser) is given.
+  `quiet_absl` keeps absl's own INFO lines out of the tool's output.
+  """
+  def main(argv):
+    if quiet_absl:
+      from absl import logging  # pylint: disable=g-import-not-at-top
+      logging.set_verbosity(logging.WARNING)
+    exit_on_flag_error(tool, body, argv)
+
+  def run():
+    if runner is not None:
+      runner(main)
+    else:
+      from absl import app  # pylint: disable=g-import-not-at-top
+      app.run(main)
+
+  return main, run

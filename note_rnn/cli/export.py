@@ -24,7 +24,6 @@ Exit status: 0 done, 2 a bad flag (one line naming it).
 
 import os
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -77,13 +76,7 @@ def _export(argv):
     logging.info('Wrote %s: %s', key, path)
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _export, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _export)
 
 
 if __name__ == '__main__':

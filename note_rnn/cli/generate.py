@@ -18,7 +18,6 @@ Exit status: 0 done, 2 a bad flag (one line naming it; nothing written).
 import ast
 import os
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -131,13 +130,7 @@ def _primer_flag():
   return 'primer_midi' if FLAGS.primer_midi else 'primer_melody'
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _generate, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _generate)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ last good checkpoint is kept).
 import os
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -114,13 +113,7 @@ def _train(argv):
                result['step'], best.get('step'), best.get('eval_loss'), cfg.run_dir)
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _train, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _train)
 
 
 if __name__ == '__main__':

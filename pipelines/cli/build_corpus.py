@@ -79,13 +79,7 @@ def _build(argv):
     errors.exit_produced_nothing(TOOL, 'the corpus build produced no melody')
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _build, argv)
-
-
-def run():
-  """Console-script entry point."""
-  cli.run_tool(main)
+main, run = errors.entry_points(TOOL, _build, runner=cli.run_tool)
 
 
 if __name__ == '__main__':

@@ -82,13 +82,7 @@ def _convert(argv):
                                  'counters above)' % FLAGS.input_dir)
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _convert, argv)
-
-
-def run():
-  """Console-script entry point."""
-  cli.run_tool(main)
+main, run = errors.entry_points(TOOL, _convert, runner=cli.run_tool)
 
 
 if __name__ == '__main__':

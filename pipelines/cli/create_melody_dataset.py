@@ -94,13 +94,7 @@ def _create(argv):
                                  'note at a time)' % FLAGS.input)
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _create, argv)
-
-
-def run():
-  """Console-script entry point."""
-  cli.run_tool(main)
+main, run = errors.entry_points(TOOL, _create, runner=cli.run_tool)
 
 
 if __name__ == '__main__':

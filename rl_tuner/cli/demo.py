@@ -80,13 +80,7 @@ def _demo(argv):
   sys.stdout.flush()
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _demo, argv)
-
-
-def run():
-  """Console-script entry point."""
-  cli.run_tool(main)
+main, run = errors.entry_points(TOOL, _demo, runner=cli.run_tool)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 
-from absl import app
 from absl import flags
 
 from pipelines import errors
@@ -152,13 +151,7 @@ def _main(argv):
         file=sys.stderr)
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _main, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _main)
 
 
 if __name__ == '__main__':

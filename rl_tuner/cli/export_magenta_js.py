@@ -14,7 +14,6 @@ is any model magenta.js's MusicRNN cannot run (the message says why). bin/make_r
 --magenta_js_dir=DIR puts it on the report's live.html page.
 """
 
-from absl import app
 from absl import flags
 
 from pipelines import errors
@@ -45,13 +44,7 @@ def _main(argv):
   print(path)
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _main, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _main)
 
 
 if __name__ == '__main__':

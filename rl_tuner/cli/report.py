@@ -19,7 +19,6 @@ works from file:// (keep magentamusic.js beside it). --magenta_js_dir alone writ
 import os
 import sys
 
-from absl import app
 from absl import flags
 
 from pipelines import errors
@@ -95,13 +94,7 @@ def _report():
   print(paths['ab'])
 
 
-def main(argv):
-  errors.exit_on_flag_error(TOOL, _main, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _main)
 
 
 if __name__ == '__main__':

@@ -19,7 +19,6 @@ their row already (runs/<name>/sweep_row.json) and resumes an interrupted one.
 import json
 import os
 
-from absl import app
 from absl import flags
 
 from pipelines import errors
@@ -184,15 +183,7 @@ def _main(argv):
   sweep()
 
 
-def main(argv):
-  from absl import logging  # pylint: disable=g-import-not-at-top
-  logging.set_verbosity(logging.WARNING)
-  errors.exit_on_flag_error(TOOL, _main, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _main, quiet_absl=True)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,6 @@ Exit status: 0 done, 2 a bad flag (one line naming it; nothing written), 3 the r
 import os
 import sys
 
-from absl import app
 from absl import flags
 
 from pipelines import errors
@@ -75,15 +74,7 @@ def _train(argv):
       print(f.read())
 
 
-def main(argv):
-  from absl import logging  # pylint: disable=g-import-not-at-top
-  logging.set_verbosity(logging.WARNING)
-  errors.exit_on_flag_error(TOOL, _train, argv)
-
-
-def run():
-  """Console-script entry point."""
-  app.run(main)
+main, run = errors.entry_points(TOOL, _train, quiet_absl=True)
 
 
 if __name__ == '__main__':
