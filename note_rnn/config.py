@@ -15,13 +15,12 @@ so a command line written for ``melody_rnn_train`` carries over.
 
 import ast
 import dataclasses
-import json
-import os
 import re
 from typing import Any, Optional
 
 from note_rnn import melody_configs
 from pipelines import encoding
+from pipelines import files
 
 
 @dataclasses.dataclass
@@ -135,10 +134,4 @@ def encoding_dict(config: Optional[melody_configs.MelodyConfig] = None) -> dict[
 
 def write_json_atomic(path, obj) -> None:
   """Writes JSON through a temporary file and a rename, so a kill never leaves half a file."""
-  tmp = '%s.tmp-%d' % (path, os.getpid())
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=1, sort_keys=True)
-    f.write('\n')
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
+  files.write_json_atomic(path, obj, indent=1, sort_keys=True)

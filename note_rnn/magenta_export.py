@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from note_rnn import magenta_checkpoint as mc
 from note_rnn import model as model_lib
+from pipelines import files
 
 v1 = tf.compat.v1
 
@@ -211,9 +212,6 @@ def export_magenta(model: model_lib.NoteRnn, *, checkpoint_prefix: Optional[str]
     data = _bundle_bytes(model, arrays, batch_size, generator_id,
                          description or model.melody_config.description, bundle_description)
     os.makedirs(os.path.dirname(os.path.abspath(bundle_file)), exist_ok=True)
-    tmp_path = '%s.tmp-%d' % (bundle_file, os.getpid())
-    with open(tmp_path, 'wb') as f:
-      f.write(data)
-    os.replace(tmp_path, bundle_file)
+    files.write_bytes_atomic(bundle_file, data)
     written['bundle_file'] = bundle_file
   return written

@@ -32,6 +32,7 @@ from note_seq.protobuf import music_pb2
 
 from pipelines import converters
 from pipelines import limits
+from pipelines import files
 
 # Where bin/build_corpus writes by default (relative to the working directory,
 # i.e. the repository root): notesequences.tfrecord, melody_dataset/, cache/.
@@ -298,10 +299,7 @@ def write_cached(cache_dir: str, unit: Unit, data: bytes,
   """Writes a result atomically (a temp file, then rename)."""
   path = cache_path(cache_dir, unit, failed)
   os.makedirs(os.path.dirname(path), exist_ok=True)
-  temp = '%s.tmp%d' % (path, os.getpid())
-  with open(temp, 'wb') as f:
-    f.write(data)
-  os.replace(temp, path)
+  files.write_bytes_atomic(path, data)
 
 
 def _workarounds_path(cache_dir: str, unit: Unit) -> str:

@@ -31,6 +31,7 @@ from typing import Optional, Sequence
 from note_rnn import loading
 from note_rnn import magenta_js
 from rl_tuner.report import live_page_assets
+from pipelines import files
 
 PAGE_NAME = 'live.html'
 BUNDLE_NAME = 'magentamusic.js'
@@ -229,7 +230,5 @@ def write_live_page(models: Sequence[LiveModel], output_dir: str, *,
     shutil.copyfile(bundle, target + '.tmp')
     os.replace(target + '.tmp', target)
   path = os.path.join(output_dir, PAGE_NAME)
-  with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    f.write(page)
-  os.replace(path + '.tmp', path)
+  files.write_text_atomic(path, page)
   return path

@@ -10,6 +10,7 @@ import os
 from typing import Any, Optional
 
 import numpy as np
+from pipelines import files
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;
@@ -66,7 +67,4 @@ def write_page(path: str, title: str, body: str, script: str = '') -> None:
           '<meta name="viewport" content="width=device-width, initial-scale=1">'
           '<title>%s</title><style>%s</style></head><body>\n%s\n%s</body></html>\n'
           % (esc(title), CSS, body, ('<script>%s</script>' % script) if script else ''))
-  tmp = path + '.tmp'
-  with open(tmp, 'w', encoding='utf-8') as f:
-    f.write(page)
-  os.replace(tmp, path)
+  files.write_text_atomic(path, page)
