@@ -3,7 +3,7 @@
 Presets (``--config``):
 
 * ``rl_tuner_default``: the RL Tuner's 'default' Note RNN, one LSTM of 100 units over
-  basic_rnn's encoding (``rl_tuner.md`` §2.1);
+  basic_rnn's encoding;
 * Magenta's melody_rnn configs ``basic_rnn``, ``mono_rnn``, ``lookback_rnn`` and
   ``attention_rnn`` with Magenta's default hparams: two LSTMs of 128 units, dropout keep 0.5,
   Adam 1e-3, clip_norm 5 (attention_rnn: 3, attn_length 40); their encodings are in

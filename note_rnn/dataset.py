@@ -1,7 +1,7 @@
 """tf.data input for Note RNN training: melody SequenceExamples -> padded, bucketed batches.
 
 Records are the ``{training,eval}_melodies.tfrecord`` SequenceExamples of the melody dataset
-(``magenta_formats.md`` §2.4): feature lists ``inputs`` (T x input_size floats) and
+(Magenta's melody_rnn records): feature lists ``inputs`` (T x input_size floats) and
 ``labels`` (T int64), for any melody_rnn config. For the one-hot configs (basic_rnn,
 mono_rnn) each record is parsed once into two int32 index vectors (the argmax of the one-hot
 inputs, and the labels), small enough to cache in memory, and the one-hot is rebuilt per

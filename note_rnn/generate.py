@@ -1,4 +1,4 @@
-"""Melody generation with Magenta's ``melody_rnn_generate`` conventions (``magenta_formats.md`` §5.1).
+"""Melody generation with Magenta's ``melody_rnn_generate`` conventions.
 
 * The primer is a list of Melody events or a MIDI file; with neither, a single middle C.
   It goes through the same steps as Magenta's generator: rendered to a NoteSequence, the

@@ -5,7 +5,7 @@ TF1 LSTM cells (``BasicLSTMCell`` and ``LSTMCell`` without peepholes) keep one k
 gate blocks in the order (i, j, f, o), and add a forget bias of 1.0 at run time. Keras keeps
 ``kernel [in, 4u]``, ``recurrent_kernel [u, 4u]`` and a bias in the order (i, f, c, o), with
 no run-time forget bias. Import splits the rows, reorders the blocks and adds 1.0 to the
-forget block of the bias; export does the reverse (``magenta_formats.md`` §4.6).
+forget block of the bias; export does the reverse.
 
 Name generations the importer accepts (any leading scope such as ``rnn_model/`` or
 ``q_network/`` is allowed; optimizer slots are ignored):

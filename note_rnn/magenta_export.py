@@ -2,7 +2,7 @@
 the original RL Tuner's checkpoint layout.
 
 The bundle's metagraph is a TF1 *generation* graph written here (never Magenta's code) with the
-contract Magenta's generator reads (``magenta_formats.md`` §4.1): collections ``inputs``
+contract Magenta's generator reads: collections ``inputs``
 float32 [batch_size, None, input_size], ``temperature``, ``softmax`` [batch_size, None,
 num_classes] = softmax(logits / T), and ``initial_state`` / ``final_state`` flattened as
 Magenta flattens its cell state: (c0, h0, c1, h1, ...), and for attention_rnn (c0, h0, attns,

@@ -1,4 +1,4 @@
-"""Files of a Note RNN run dir (``interfaces.md`` §2): the best weights and their info.
+"""Files of a Note RNN run dir (see the README's Note RNN section): the best weights and their info.
 
 A run dir holds ``config.json`` and the weights in ``best/`` (and ``checkpoints/`` while
 training). Writes go through a temporary name and a rename, so a kill at any moment leaves a

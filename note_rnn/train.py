@@ -3,7 +3,7 @@
 Follows Magenta's melody_rnn trainer where it matters for the result: Adam, per-tensor
 gradient-norm clipping (Keras ``clipnorm``), dropout after each LSTM layer, mean
 cross-entropy over the real steps of zero-padded batches. The run dir layout is
-``interfaces.md`` §2:
+the README's Note RNN section:
 
   config.json     everything needed to rebuild and judge the model (rewritten atomically)
   checkpoints/    the latest few ``tf.train.CheckpointManager`` checkpoints (model, optimizer,

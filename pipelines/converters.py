@@ -1,7 +1,7 @@
 """Files -> NoteSequences with Magenta's ids: pure functions, no Beam.
 
 The contract is Magenta's `convert_dir_to_note_sequences` (spec
-magenta_formats.md section 1):
+Magenta's convert_dir_to_note_sequences):
 
 * ``collection_name`` is ``os.path.basename(root_dir)`` of the root as given
   (a trailing slash gives an empty name, exactly as in Magenta);

@@ -1,6 +1,6 @@
 """One NoteSequence -> melody SequenceExamples, Magenta's stage order (pure).
 
-The stages of ``melody_rnn_create_dataset`` (magenta_formats.md 2.2), applied to
+The stages of ``melody_rnn_create_dataset``, applied to
 one input sequence:
 
 1. partition (here by hash of the id, ``splits``; Magenta: at random);

@@ -2,7 +2,7 @@
 
 note-seq 0.0.5 has ``Melody.from_quantized_sequence`` but not the loop and
 filters around it, which live in Magenta's ``melody_pipelines``. This module
-re-implements them from the specification (magenta_formats.md 2.3), with the
+re-implements them from Magenta's documented behaviour, with the
 same statistics names, so the output and counters match Magenta's for every
 input:
 

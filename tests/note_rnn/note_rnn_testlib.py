@@ -17,7 +17,7 @@ def sigmoid(x):
 
 
 def numpy_tf1_lstm_logits(kernels, biases, dense_w, dense_b, inputs, forget_bias=1.0):
-  """The TF1 LSTM of magenta_formats.md §4.6, straight from the raw checkpoint arrays.
+  """The TF1 LSTM (gate order i, j, f, o; forget bias 1.0 at run time), straight from the raw checkpoint arrays.
 
   gates = [x, h] . kernel + bias, split (i, j, f, o);
   c = c * sigmoid(f + forget_bias) + sigmoid(i) * tanh(j); h = tanh(c) * sigmoid(o).

@@ -13,7 +13,7 @@ from pipelines import limits
 
 
 def test_spec_example_id(shared_data, tmp_path):
-  # magenta_formats.md 1: sub/primer.mid under root .../in.
+  # Magenta's convert_dir_to_note_sequences: sub/primer.mid under root .../in.
   root = tmp_path / 'in'
   (root / 'sub').mkdir(parents=True)
   shutil.copy(shared_data / 'midi' / 'primer.mid', root / 'sub' / 'primer.mid')
