@@ -37,20 +37,24 @@ class AudioUnavailable(RuntimeError):
 
 
 def to_note_sequence(notes: Sequence[int], *, qpm: float = RL_TUNER_QPM,
-                     title: Optional[str] = None):
-  """One composition [T] -> NoteSequence (MIDI pitch = index + 46)."""
+                     title: Optional[str] = None, events: Optional[Sequence[int]] = None):
+  """One composition [T] -> NoteSequence (MIDI pitch = index + 46); or from its melody
+  ``events`` (-2 hold, -1 note-off, 0-127 pitch) when given (``notes`` is then ignored)."""
   import note_seq  # pylint: disable=g-import-not-at-top
-  events = encoding.index_to_event(np.asarray(notes, np.int64)).tolist()
+  if events is None:
+    events = encoding.index_to_event(np.asarray(notes, np.int64))
+  events = np.asarray(events, np.int64).tolist()
   sequence = note_seq.Melody(events).to_sequence(qpm=qpm)
   if title:
     sequence.sequence_metadata.title = title
   return sequence
 
 
-def write_midi(notes: Sequence[int], path: str, *, qpm: float = RL_TUNER_QPM) -> str:
-  """Writes one composition as a MIDI file; returns the path."""
+def write_midi(notes: Sequence[int], path: str, *, qpm: float = RL_TUNER_QPM,
+               events: Optional[Sequence[int]] = None) -> str:
+  """Writes one composition (38-class ``notes`` or melody ``events``) as MIDI; returns path."""
   import note_seq  # pylint: disable=g-import-not-at-top
-  note_seq.sequence_proto_to_midi_file(to_note_sequence(notes, qpm=qpm), path)
+  note_seq.sequence_proto_to_midi_file(to_note_sequence(notes, qpm=qpm, events=events), path)
   return path
 
 

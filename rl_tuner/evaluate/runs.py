@@ -20,6 +20,7 @@ import numpy as np
 from pipelines import files
 from rl_tuner.evaluate import scoring
 from rl_tuner.evaluate import sampling
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import priming as priming_lib
 
@@ -205,7 +206,7 @@ def run_evaluation(config: EvaluationConfig,
                           algorithm=spec.algorithm)
     if spec.run_dir is not None:
       model_settings['run_dir'] = spec.run_dir
-    entry, _, notes = scoring.evaluate_model(
+    entry, priming, notes = scoring.evaluate_model(
         step_model, prior, num_compositions=config.num_compositions,
         key=spec.settings['key'], semantics=config.semantics, policy=config.policy,
         seed=config.seed, num_notes=int(spec.settings['num_notes']),
@@ -213,11 +214,24 @@ def run_evaluation(config: EvaluationConfig,
         batch_size=config.batch_size, settings=model_settings, return_compositions=True)
     result[spec.name] = entry
     if config.save_compositions:
-      compositions[spec.name] = notes
+      compositions.update(composition_arrays(spec.name, step_model, priming, notes))
     log('%s: %d compositions in %.1f s' % (spec.name, config.num_compositions,
                                            time.perf_counter() - start))
   write_outputs(config.output_dir, result, compositions if config.save_compositions else None)
   return result
+
+
+def composition_arrays(name: str, step_model, priming, notes) -> Dict[str, np.ndarray]:
+  """compositions.npz's arrays of one model: ``<name>`` the 38-class indices (when every
+  pitch fits MIDI 48-83; for basic_rnn the notes themselves) and ``<name>_events`` the
+  Magenta melody events (-2 hold, -1 note-off, 0-127 pitch) of every model."""
+  events = encodings.composition_events(step_model, priming, notes)
+  out = {name + '_events': events}
+  if encodings.is_rule_layout(step_model):
+    out[name] = notes
+  elif encodings.fits_rule_range(events):
+    out[name] = encodings.events_to_rule_classes(events)
+  return out
 
 
 def write_outputs(output_dir: str, result: Dict[str, Any],

@@ -14,6 +14,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from rl_tuner.evaluate import sampling
+from rl_tuner.policy import encodings
 from rl_tuner.music import statistics
 from rl_tuner.music import rules
 
@@ -95,7 +96,7 @@ def evaluate_model(
     The metrics.json entry: the settings, then ``key``, ``num_notes``,
     ``priming_mode``, the statistics of ``statistics.composition_stats``, ``mean_log_p``
     and ``num_compositions``. With ``return_compositions``, (entry, priming [N] or
-    [N, P], notes [N, T]).
+    [N, P], notes [N, T]), in the step model's classes.
   """
   key_obj = rules.parse_key(key) if isinstance(key, str) else key
   # The prior is stepped in the generation loop itself (one pass, same values as
@@ -104,7 +105,11 @@ def evaluate_model(
       step_model, num_compositions, num_notes=num_notes, priming_mode=priming_mode,
       policy=policy, seed=seed, batch_size=batch_size, semantics=semantics,
       primers=primers, return_log_p=True, prior=prior)
-  stats = statistics.composition_stats(notes, key=key_obj, semantics=semantics)
+  # Other configs than basic_rnn: the statistics read the decoded events' 38 indices.
+  rule_notes = (notes if encodings.is_rule_layout(step_model) else
+                encodings.events_to_rule_classes(
+                    encodings.composition_events(step_model, priming, notes)))
+  stats = statistics.composition_stats(rule_notes, key=key_obj, semantics=semantics)
   entry = dict(settings or {})
   entry.update(key=key_obj.name, num_notes=int(num_notes), priming_mode=priming_mode)
   entry.update(_jsonable(stats))
