@@ -126,6 +126,7 @@ def _check_run(run_dir, model_dir, config):
   return policy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS)
 def test_q_tuning_run_per_config(config, tiny_models, tmp_path):
   run_dir = str(tmp_path / ('q_' + config))
@@ -147,6 +148,7 @@ def test_q_tuning_run_per_config(config, tiny_models, tmp_path):
                              atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('algorithm', ['psi', 'g'])
 def test_psi_and_g_on_attention(algorithm, tiny_models, tmp_path):
   run_dir = str(tmp_path / algorithm)
@@ -154,6 +156,7 @@ def test_psi_and_g_on_attention(algorithm, tiny_models, tmp_path):
   _check_run(run_dir, tiny_models['attention_rnn'], 'attention_rnn')
 
 
+@pytest.mark.slow
 def test_evaluate_saves_events_for_every_model(tiny_models, tmp_path):
   run_dir = str(tmp_path / 'q_att')
   _train(tiny_models['attention_rnn'], run_dir, 'q', '--final_eval_compositions=0',
