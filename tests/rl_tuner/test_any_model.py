@@ -46,7 +46,7 @@ def _cli(tool, *args):
 
 
 def _train(model_dir, out, algorithm='q', *extra):
-  return _cli('train_rl_tuner', '--flagfile=configs/q.cfg', '--algorithm=%s' % algorithm, '--note_rnn_checkpoint=%s' % model_dir,
+  return _cli('train_rl_tuner', '--flagfile=configs/%s.cfg' % algorithm, '--algorithm=%s' % algorithm, '--note_rnn_checkpoint=%s' % model_dir,
               '--output_dir=%s' % out, '--num_steps=256', '--num_parallel_envs=8',
               '--num_notes=16', '--noxla', '--final_eval_compositions=16',
               '--num_midi_compositions=1', '--exploration_period=256', *extra)
@@ -149,8 +149,8 @@ def test_q_tuning_run_per_config(config, tiny_models, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('algorithm', ['psi', 'g'])
-def test_psi_and_g_on_attention(algorithm, tiny_models, tmp_path):
+@pytest.mark.parametrize('algorithm', ['psi', 'g', 'pure_rl'])
+def test_psi_g_pure_rl_on_attention(algorithm, tiny_models, tmp_path):
   run_dir = str(tmp_path / algorithm)
   _train(tiny_models['attention_rnn'], run_dir, algorithm)
   _check_run(run_dir, tiny_models['attention_rnn'], 'attention_rnn')
