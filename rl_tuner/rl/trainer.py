@@ -25,9 +25,7 @@ import tensorflow as tf
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
-import note_rnn
 from note_rnn import run_common
-from pipelines import encoding
 from pipelines import files
 from rl_tuner.rl import agents
 from rl_tuner.rl import collect
