@@ -18,6 +18,10 @@ original's `evaluate_music_theory_metrics` (`../shared/baseline/bench.py --mode=
 which samples and scores one composition at a time) on the same Note RNN weights,
 exported to the RL Tuner's TF1 checkpoint layout, and prints the ratio. The goal
 (issue 6): >= 90x the original (~5,000/s on 2 cores), and the 100k command <= 30 s.
+
+`--configs=basic_rnn,attention_rnn,lookback_rnn,mono_rnn` times both cases on a random model
+(one layer of 100 units) of each melody_rnn config instead, so the other configs'
+compositions/s (their classes decoded to events for the statistics) stand beside basic's.
 """
 
 import argparse
@@ -51,12 +55,12 @@ def _load_note_rnn(path):
     return note_rnn.build((100,), seed=1), 'random(100,) (no shipped model yet)'
 
 
-def time_ours(args):
+def time_ours(args, prior=None, desc=None):
   from rl_tuner.evaluate import scoring  # pylint: disable=g-import-not-at-top
-  prior, desc = _load_note_rnn(args.note_rnn)
-  import note_rnn  # pylint: disable=g-import-not-at-top
-  policy = note_rnn.build(prior.layer_sizes, seed=2)
-  policy.set_weights(prior.get_weights())
+  from rl_tuner.policy import encodings  # pylint: disable=g-import-not-at-top
+  if prior is None:
+    prior, desc = _load_note_rnn(args.note_rnn)
+  policy = encodings.build_like(prior)
   results = []
   for case, step_model in (('note_rnn', prior), ('tuned', policy)):
     def run(n, seed):
@@ -75,7 +79,8 @@ def time_ours(args):
                 batch_size=args.batch_size, repeats=args.repeats,
                 compositions_per_sec=round(args.compositions / statistics.median(times), 1),
                 best_compositions_per_sec=round(args.compositions / min(times), 1),
-                warmup_seconds=round(warmup, 2), note_rnn=desc, semantics=args.semantics,
+                warmup_seconds=round(warmup, 2), note_rnn=desc, config=prior.config_name,
+                semantics=args.semantics,
                 load_average=round(os.getloadavg()[0], 1))
     print(json.dumps(line), flush=True)
     results.append(line)
@@ -140,7 +145,14 @@ def main():
   parser.add_argument('--cli', action='store_true',
                       help='also time bin/evaluate_rl_tuner --num_compositions=100000 '
                       '--save_compositions end to end')
+  parser.add_argument('--configs', default='',
+                      help='comma-separated melody_rnn configs: random (100,) models of each')
   args = parser.parse_args()
+  if args.configs:
+    import note_rnn  # pylint: disable=g-import-not-at-top
+    for config in args.configs.split(','):
+      time_ours(args, note_rnn.build((100,), seed=1, config=config), 'random(100,)')
+    return
   prior, ours = time_ours(args)
   if args.baseline:
     theirs = time_baseline(args, prior)

@@ -21,6 +21,10 @@ reported apart (`warmup_seconds`); `steps_per_sec` is steady state, the way
 `--baseline` runs `../shared/baseline/bench.py --algorithm=ALG --steps=N` under
 `.venv-baseline` and prints `ratio` = ours / original env-steps/s for each case.
 `peak_rss_mib` is the process's ru_maxrss (each case runs in its own process).
+
+`--configs=basic_rnn,attention_rnn,lookback_rnn,mono_rnn` runs each case once per melody_rnn
+config on a random model of that config with `--layer_sizes` (default 100: the basic model's),
+so every config's env-steps/s stands beside basic's (`config` in each line).
 """
 
 import argparse
@@ -55,8 +59,9 @@ def run_case(args) -> dict:
   from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
   from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
   case = CASES[args.case]
-  prior = (note_rnn.build((100,), seed=args.seed) if args.note_rnn == 'random'
-           else note_rnn.load(args.note_rnn))
+  sizes = [int(u) for u in args.layer_sizes.split(',')]
+  prior = (note_rnn.build(sizes, seed=args.seed, config=args.config)
+           if args.note_rnn == 'random' else note_rnn.load(args.note_rnn))
   config = config_lib.RLTunerConfig(
       output_dir='/nonexistent', algorithm=args.algorithm, num_steps=args.steps,
       exploration_period=args.steps // 2, num_parallel_envs=args.num_parallel_envs,
@@ -90,7 +95,8 @@ def run_case(args) -> dict:
       'gradient_updates': updates, 'updates_per_sec': round(updates / seconds, 1),
       'transition_updates_per_sec': round(updates * case['batch_size'] / seconds, 1),
       'warmup_seconds': round(warmup, 3), 'peak_rss_mib': round(peak_rss_mib(), 1),
-      'note_rnn': args.note_rnn}
+      'note_rnn': args.note_rnn, 'config': prior.config_name,
+      'layer_sizes': list(prior.layer_sizes)}
 
 
 def run_subprocess(argv) -> dict:
@@ -124,6 +130,10 @@ def main():
   parser.add_argument('--note_rnn', default=RESEARCH_CKPT if os.path.exists(
       RESEARCH_CKPT) else 'random', help='a checkpoint for note_rnn.load, or random')
   parser.add_argument('--seed', type=int, default=1)
+  parser.add_argument('--configs', default='',
+                      help='comma-separated melody_rnn configs: random models of each')
+  parser.add_argument('--config', default='basic_rnn', help=argparse.SUPPRESS)
+  parser.add_argument('--layer_sizes', default='100', help='of the random models')
   parser.add_argument('--baseline', action='store_true')
   parser.add_argument('--baseline_steps', type=int, default=10000)
   parser.add_argument('--case', help=argparse.SUPPRESS)
@@ -133,14 +143,19 @@ def main():
     print(json.dumps(run_case(args)))
     return
   results = []
-  for case in args.cases.split(','):
-    argv = [sys.executable, os.path.abspath(__file__), '--worker', '--case=%s' % case,
-            '--algorithm=%s' % args.algorithm, '--steps=%d' % args.steps,
-            '--num_parallel_envs=%d' % args.num_parallel_envs, '--note_rnn=%s' % args.note_rnn,
-            '--seed=%d' % args.seed] + (['--xla'] if args.xla else [])
-    result = run_subprocess(argv)
-    results.append(result)
-    print(json.dumps(result), flush=True)
+  configs = args.configs.split(',') if args.configs else [args.config]
+  note_rnn_arg = 'random' if args.configs else args.note_rnn
+  for config in configs:
+    for case in args.cases.split(','):
+      argv = [sys.executable, os.path.abspath(__file__), '--worker', '--case=%s' % case,
+              '--algorithm=%s' % args.algorithm, '--steps=%d' % args.steps,
+              '--num_parallel_envs=%d' % args.num_parallel_envs,
+              '--note_rnn=%s' % note_rnn_arg, '--config=%s' % config,
+              '--layer_sizes=%s' % args.layer_sizes,
+              '--seed=%d' % args.seed] + (['--xla'] if args.xla else [])
+      result = run_subprocess(argv)
+      results.append(result)
+      print(json.dumps(result), flush=True)
   if args.baseline:
     base = baseline(args)
     print(json.dumps(base), flush=True)

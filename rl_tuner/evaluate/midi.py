@@ -44,14 +44,18 @@ class AudioUnavailable(RuntimeError):
 
 def to_note_sequence(notes: Sequence[int], *, qpm: float = RL_TUNER_QPM,
                      title: Optional[str] = None,
-                     chord_progression: Optional[str] = None):
-  """One composition [T] -> NoteSequence (MIDI pitch = index + 46).
+                     chord_progression: Optional[str] = None,
+                     events: Optional[Sequence[int]] = None):
+  """One composition [T] -> NoteSequence (MIDI pitch = index + 46); or from its melody
+  ``events`` (-2 hold, -1 note-off, 0-127 pitch) when given (``notes`` is then ignored).
 
   With `chord_progression` ('C G Am F': one chord per 16-step bar, repeated) the
   chords are added under the melody (`add_chords`).
   """
   import note_seq  # pylint: disable=g-import-not-at-top
-  events = encoding.index_to_event(np.asarray(notes, np.int64)).tolist()
+  if events is None:
+    events = encoding.index_to_event(np.asarray(notes, np.int64))
+  events = np.asarray(events, np.int64).tolist()
   sequence = note_seq.Melody(events).to_sequence(qpm=qpm)
   if title:
     sequence.sequence_metadata.title = title
@@ -91,11 +95,14 @@ def add_chords(sequence, chord_progression: str, num_steps: int, *,
 
 
 def write_midi(notes: Sequence[int], path: str, *, qpm: float = RL_TUNER_QPM,
-               chord_progression: Optional[str] = None) -> str:
-  """Writes one composition (and, given a progression, its chords) as MIDI; returns the path."""
+               chord_progression: Optional[str] = None,
+               events: Optional[Sequence[int]] = None) -> str:
+  """Writes one composition (38-class ``notes`` or melody ``events``; and, given a
+  progression, its chords) as MIDI; returns the path."""
   import note_seq  # pylint: disable=g-import-not-at-top
   note_seq.sequence_proto_to_midi_file(
-      to_note_sequence(notes, qpm=qpm, chord_progression=chord_progression), path)
+      to_note_sequence(notes, qpm=qpm, chord_progression=chord_progression, events=events),
+      path)
   return path
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from pipelines import files
 from rl_tuner.evaluate import scoring
 from rl_tuner.evaluate import sampling
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import priming as priming_lib
 
@@ -259,6 +260,7 @@ def run_evaluation(config: EvaluationConfig,
   if models[0].settings['chord_progression']:
     result[scoring.RUN_KEY]['chord_progression'] = models[0].settings['chord_progression']
   compositions = {}
+  rule_compositions = {}
   for spec in models:
     start = time.perf_counter()
     prior = cache.note_rnn(spec.settings['note_rnn_checkpoint'])
@@ -273,7 +275,7 @@ def run_evaluation(config: EvaluationConfig,
     progression = spec.settings['chord_progression']
     chords = (chords_lib.chords_per_step(progression, int(spec.settings['num_notes']))
               if progression else None)
-    entry, _, notes = scoring.evaluate_model(
+    entry, priming, notes = scoring.evaluate_model(
         step_model, prior, num_compositions=config.num_compositions,
         key=spec.settings['key'], semantics=config.semantics, policy=config.policy,
         seed=config.seed, num_notes=int(spec.settings['num_notes']),
@@ -281,16 +283,33 @@ def run_evaluation(config: EvaluationConfig,
         batch_size=config.batch_size, settings=model_settings, return_compositions=True,
         reward_rules=reward_rules, chords=chords)
     result[spec.name] = entry
-    compositions[spec.name] = notes
+    arrays = composition_arrays(spec.name, step_model, priming, notes)
+    if config.save_compositions:
+      compositions.update(arrays)
+    # The figures against the Note RNN compare the compositions in the rules' 38 classes.
+    rule_compositions[spec.name] = scoring.rule_layout_notes(step_model, priming, notes)
     log('%s: %d compositions in %.1f s' % (spec.name, config.num_compositions,
                                            time.perf_counter() - start))
   note_rnn = scoring.NOTE_RNN_NAME  # always evaluated, first
   for spec in models:
-    scoring.add_figures_vs_note_rnn(result[spec.name], compositions[spec.name],
-                                    result[note_rnn], compositions[note_rnn],
+    scoring.add_figures_vs_note_rnn(result[spec.name], rule_compositions[spec.name],
+                                    result[note_rnn], rule_compositions[note_rnn],
                                     is_note_rnn=spec.run_dir is None)
   write_outputs(config.output_dir, result, compositions if config.save_compositions else None)
   return result
+
+
+def composition_arrays(name: str, step_model, priming, notes) -> Dict[str, np.ndarray]:
+  """compositions.npz's arrays of one model: ``<name>`` the 38-class indices (when every
+  pitch fits MIDI 48-83; for basic_rnn the notes themselves) and ``<name>_events`` the
+  Magenta melody events (-2 hold, -1 note-off, 0-127 pitch) of every model."""
+  events = encodings.composition_events(step_model, priming, notes)
+  out = {name + '_events': events}
+  if encodings.is_rule_layout(step_model):
+    out[name] = notes
+  elif encodings.fits_rule_range(events):
+    out[name] = encodings.events_to_rule_classes(events)
+  return out
 
 
 def write_outputs(output_dir: str, result: Dict[str, Any],

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines import encoding
+from rl_tuner.policy import encodings
 from rl_tuner.policy import priming as priming_lib
 
 POLICIES = ('sample', 'greedy')
@@ -50,7 +51,7 @@ _UNIFORM_FLOOR = 1e-20
 
 
 
-def _as_prefix(priming: np.ndarray) -> np.ndarray:
+def _as_prefix(priming: np.ndarray, num_classes: int = encoding.NUM_CLASSES) -> np.ndarray:
   """Priming [N] or [N, P] -> int32 [N, P]."""
   priming = np.asarray(priming)
   if priming.ndim == 1:
@@ -58,7 +59,7 @@ def _as_prefix(priming: np.ndarray) -> np.ndarray:
   if priming.ndim != 2 or priming.shape[1] == 0:
     raise ValueError('priming must be [N] or [N, P] with P >= 1, got shape %s'
                      % (priming.shape,))
-  priming_lib.check_class_indices(priming, 'priming')
+  priming_lib.check_class_indices(priming, 'priming', num_classes)
   return priming.astype(np.int32)
 
 
@@ -79,8 +80,9 @@ class _Sampler:
   """
 
   def __init__(self, step_model, key: _TraceKey, scorer=None):
-    self._model = step_model
-    self._scorer = scorer
+    self._model = encodings.step_model(step_model)
+    self._scorer = None if scorer is None else encodings.step_model(scorer)
+    self._num_classes = encodings.num_classes(step_model)
     self._key = key
     self.run = tf.function(self._run, reduce_retracing=False)
 
@@ -110,7 +112,7 @@ class _Sampler:
 
     for i in tf.range(tf.shape(prefix)[1] - 1):
       _, state, _, scorer_state = self._step_both(
-          tf.one_hot(prefix[:, i], encoding.NUM_CLASSES), state, scorer_state)
+          tf.one_hot(prefix[:, i], self._num_classes), state, scorer_state)
       state, scorer_state = repack(state, scorer_state)
     obs = prefix[:, -1]
     notes = tf.TensorArray(tf.int32, size=key.num_notes)
@@ -120,7 +122,7 @@ class _Sampler:
                                  size=key.num_notes if key.with_distributions else 0)
     for t in tf.range(key.num_notes):
       logits, state, scorer_logits, scorer_state = self._step_both(
-          tf.one_hot(obs, encoding.NUM_CLASSES), state, scorer_state)
+          tf.one_hot(obs, self._num_classes), state, scorer_state)
       state, scorer_state = repack(state, scorer_state)
       logits = tf.cast(logits, tf.float32)
       if key.greedy:
@@ -229,7 +231,7 @@ def generate_from_prefixes(
   if policy not in POLICIES:
     raise ValueError('policy must be one of %s, got %r' % (POLICIES, policy))
   priming_lib.check_seed(seed)
-  prefixes = _as_prefix(prefixes)
+  prefixes = _as_prefix(prefixes, encodings.num_classes(step_model))
   num = prefixes.shape[0]
   _check_common(num, num_notes, batch_size)
   batch = _even_batch(num, batch_size)
@@ -288,8 +290,10 @@ def generate_compositions(
     on_distributions: or hand them over batch by batch (``generate_from_prefixes``).
 
   Returns:
-    (priming, notes[, log_p[, log_probs, prior_log_probs]]): priming int32 [N] for 'random_note' (the priming
-    event) or [N, P] for primers (the whole prefix); notes int32 [N, T].
+    (priming, notes[, log_p[, log_probs, prior_log_probs]]): priming int32 [N] for
+    'random_note' (the priming event) or [N, P] for primers (the whole prefix); notes int32
+    [N, T]; both in the step model's classes (``rl_tuner.policy.encodings``: the 38-class
+    draw re-encoded).
   """
   _check_common(num_compositions, num_notes, batch_size)
   if priming_mode == 'random_note':
@@ -302,6 +306,8 @@ def generate_compositions(
     priming = priming_lib.primer_prefixes(primers, num_compositions, seed=seed)
   else:
     raise ValueError('unknown priming_mode %r' % priming_mode)
+  # Priming is drawn in the 38-class layout (MIDI 48-83); other configs get it re-encoded.
+  priming = encodings.model_classes(step_model, priming)
   out = generate_from_prefixes(step_model, priming, num_notes=num_notes, policy=policy,
                                seed=seed, batch_size=batch_size, return_log_p=return_log_p,
                                prior=prior, return_distributions=return_distributions,
@@ -321,7 +327,8 @@ class _Scorer:
   """
 
   def __init__(self, prior):
-    self._prior = prior
+    self._prior = encodings.step_model(prior)
+    self._num_classes = encodings.num_classes(prior)
     self.run = tf.function(self._run, reduce_retracing=False)
 
   def _run(self, history, num_notes):
@@ -332,7 +339,7 @@ class _Scorer:
     structure = state
     out = tf.TensorArray(tf.float32, size=length - 1)
     for i in tf.range(length - 1):
-      logits, state = prior.step(tf.one_hot(history[:, i], encoding.NUM_CLASSES), state)
+      logits, state = prior.step(tf.one_hot(history[:, i], self._num_classes), state)
       state = tf.nest.pack_sequence_as(structure, tf.nest.flatten(state))
       log_softmax = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
       out = out.write(i, tf.gather(log_softmax, history[:, i + 1], axis=1, batch_dims=1))
@@ -359,12 +366,12 @@ def score_log_p(prior, priming: np.ndarray, notes: np.ndarray, *,
   Returns:
     float32 [N, T], natural-log probabilities.
   """
-  prefix = _as_prefix(priming)
+  prefix = _as_prefix(priming, encodings.num_classes(prior))
   notes = np.asarray(notes)
   if notes.ndim != 2 or notes.shape[0] != prefix.shape[0]:
     raise ValueError('notes must be [N, T] with N = %d priming rows, got shape %s'
                      % (prefix.shape[0], notes.shape))
-  priming_lib.check_class_indices(notes, 'notes')
+  priming_lib.check_class_indices(notes, 'notes', encodings.num_classes(prior))
   num, num_notes = notes.shape
   _check_common(num, max(num_notes, 1), batch_size)
   if num_notes == 0:
@@ -405,12 +412,15 @@ def next_event_probabilities(step_model, prefix: Sequence[int],
   """
   history = np.concatenate([np.asarray(prefix, np.int32).reshape(-1),
                             np.asarray(notes, np.int32).reshape(-1)])
-  priming_lib.check_class_indices(history, 'history')
+  num_classes = encodings.num_classes(step_model)
+  priming_lib.check_class_indices(history, 'history', num_classes)
   num_prefix, num_notes = len(history) - len(notes), len(notes)
+  step_model = encodings.step_model(step_model)
   state = step_model.initial_state(1)
   rows = []
   for i in range(len(history) - 1):
-    logits, state = step_model.step(tf.one_hot([history[i]], encoding.NUM_CLASSES), state)
+    logits, state = step_model.step(tf.one_hot([history[i]], num_classes), state)
     if i + 1 >= num_prefix:
       rows.append(tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1).numpy()[0])
-  return np.asarray(rows[-num_notes:], np.float32) if num_notes else np.zeros((0, 38))
+  return (np.asarray(rows[-num_notes:], np.float32) if num_notes
+          else np.zeros((0, num_classes)))

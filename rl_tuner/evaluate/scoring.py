@@ -18,6 +18,7 @@ from rl_tuner.evaluate import sampling
 from rl_tuner.music import chords as chords_lib
 from rl_tuner.music import diversity
 from rl_tuner.music import rule_api
+from rl_tuner.policy import encodings
 from rl_tuner.music import rules
 from rl_tuner.music import statistics
 
@@ -117,8 +118,8 @@ def evaluate_model(
     ``priming_mode``, the statistics of ``statistics.composition_stats``, ``mean_log_p``,
     the figures of ``own_diversity_figures``, ``entropy_per_note``,
     ``kl_to_note_rnn_per_note`` and ``num_compositions`` (the figures relative to the
-    Note RNN come from ``add_figures_vs_note_rnn``). With ``return_compositions``, (entry, priming [N] or
-    [N, P], notes [N, T]).
+    Note RNN come from ``add_figures_vs_note_rnn``). With ``return_compositions``, (entry,
+    priming [N] or [N, P], notes [N, T]), in the step model's classes.
   """
   key_obj = rules.parse_key(key) if isinstance(key, str) else key
   # The prior is stepped in the generation loop itself (one pass, same values as
@@ -134,16 +135,18 @@ def evaluate_model(
       step_model, num_compositions, num_notes=num_notes, priming_mode=priming_mode,
       policy=policy, seed=seed, batch_size=batch_size, semantics=semantics,
       primers=primers, return_log_p=True, prior=prior, on_distributions=accumulate)
-  stats = statistics.composition_stats(notes, key=key_obj, semantics=semantics)
+  # Other configs than basic_rnn: the statistics read the decoded events' 38 indices.
+  rule_notes = rule_layout_notes(step_model, priming, notes)
+  stats = statistics.composition_stats(rule_notes, key=key_obj, semantics=semantics)
   entry = dict(settings or {})
   entry.update(key=key_obj.name, num_notes=int(num_notes), priming_mode=priming_mode)
   entry.update(_jsonable(stats))
   entry['mean_log_p'] = float(np.mean(log_p, dtype=np.float64))
-  entry.update(own_diversity_figures(notes))
+  entry.update(own_diversity_figures(rule_notes))
   entry['entropy_per_note'] = float(sums[0] / notes.size)
   entry['kl_to_note_rnn_per_note'] = float(sums[1] / notes.size)
   entry['num_compositions'] = int(num_compositions)
-  entry.update(rule_entries(notes, priming, reward_rules, key=key_obj, semantics=semantics,
+  entry.update(rule_entries(rule_notes, priming, reward_rules, key=key_obj, semantics=semantics,
                             num_notes=num_notes, chords=chords))
   if return_compositions:
     return entry, priming, notes
@@ -204,6 +207,14 @@ def entry_value(entry: Mapping[str, Any], path: str):
 def all_table_rows(metrics_json: Mapping[str, Any]) -> List[Tuple[str, str, str]]:
   """Table 1's rows, then the harmony and per-rule rows of this metrics.json."""
   return list(TABLE_ROWS) + rule_table_rows(metrics_json)
+
+
+def rule_layout_notes(step_model, priming, notes):
+  """The compositions in the 38 classes the rules and statistics read (decoded events of
+  another config, folded into MIDI 48-83 by octaves; basic_rnn's notes as they are)."""
+  if encodings.is_rule_layout(step_model):
+    return notes
+  return encodings.events_to_rule_classes(encodings.composition_events(step_model, priming, notes))
 
 
 def own_diversity_figures(notes: np.ndarray) -> Dict[str, float]:

@@ -11,6 +11,7 @@ from pipelines import encoding
 from rl_tuner.facade.hparams import DqnHParams
 from rl_tuner.facade.hparams import default_dqn_hparams  # noqa: F401  (Magenta's API)
 from rl_tuner.facade import saved_runs
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 
 # Magenta's rl_tuner_ops.C_MAJOR_TONIC (an encoding index: MIDI 60).
@@ -73,9 +74,11 @@ class RLTuner:
       if value != encoding.NUM_CLASSES:
         raise ValueError('%s=%r: the melody encoding has %d classes'
                          % (name, value, encoding.NUM_CLASSES))
-    if note_rnn_type not in ('default', 'basic_rnn'):
-      raise ValueError("note_rnn_type=%r: use 'default' or 'basic_rnn' (layer sizes are "
-                       'read from the checkpoint either way)' % (note_rnn_type,))
+    if note_rnn_type not in ('default', 'basic_rnn', 'mono_rnn', 'lookback_rnn',
+                             'attention_rnn'):
+      raise ValueError("note_rnn_type=%r: use 'default' or a melody_rnn config name (the "
+                       'config and layer sizes are read from the checkpoint either way)'
+                       % (note_rnn_type,))
     self.dqn_hparams = dqn_hparams if dqn_hparams is not None else default_dqn_hparams()
     if int(self.dqn_hparams.store_every_nth) != 1:
       raise ValueError('dqn_hparams.store_every_nth=%r: every transition is stored '
@@ -276,7 +279,9 @@ class RLTuner:
     self.composition = [int(n) for n in notes[0]]
     self.beat = length
     path = saved_runs.next_file_name(self.output_dir, title, 'mid')
-    midi_lib.write_midi(self.composition, path)
+    # Other configs than basic_rnn: the composition is in the model's classes; MIDI from events.
+    events = encodings.composition_events(self._policy, priming, notes)[0]
+    midi_lib.write_midi(self.composition, path, events=events)
     logging.info('Wrote a melody to %s', path)
     if visualize_probs:
       self._plot_probabilities(int(priming[0]), self.composition, prob_image_name)
@@ -291,9 +296,10 @@ class RLTuner:
     import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     state = self._policy.initial_state(1)
-    image = np.zeros((encoding.NUM_CLASSES, len(notes)))
+    num_classes = encodings.num_classes(self._policy)
+    image = np.zeros((num_classes, len(notes)))
     for t, obs in enumerate([priming] + list(notes[:-1])):
-      logits, state = self._policy.step(encoding.one_hot([obs]), state)
+      logits, state = self._policy.step(np.eye(num_classes, dtype=np.float32)[[obs]], state)
       image[:, t] = tf.nn.softmax(logits)[0].numpy()
     plt.figure()
     plt.imshow(image, interpolation='none', cmap='Reds')

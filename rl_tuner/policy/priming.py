@@ -39,11 +39,14 @@ def random_priming_range(semantics: str):
   return encoding.FIRST_PITCH_INDEX, encoding.NUM_CLASSES
 
 
-def random_action_range(semantics: str):
-  """[low, high) of ε-exploration's random action: legacy 0..36 (bug 5), corrected 0..37."""
+def random_action_range(semantics: str, num_classes: int = encoding.NUM_CLASSES):
+  """[low, high) of ε-exploration's random action: legacy 0..36 (bug 5), corrected 0..37.
+
+  Models of other configs draw from their own ``num_classes`` (legacy: all but the last).
+  """
   if semantics == 'legacy':
-    return 0, encoding.NUM_CLASSES - 1
-  return 0, encoding.NUM_CLASSES
+    return 0, num_classes - 1
+  return 0, num_classes
 
 
 
@@ -101,10 +104,11 @@ def check_seed(seed: int) -> None:
     raise ValueError('seed must be in [0, 2**63), got %d' % seed)
 
 
-def check_class_indices(array: np.ndarray, name: str) -> None:
-  if array.size and (array.min() < 0 or array.max() >= encoding.NUM_CLASSES):
+def check_class_indices(array: np.ndarray, name: str,
+                        num_classes: int = encoding.NUM_CLASSES) -> None:
+  if array.size and (array.min() < 0 or array.max() >= num_classes):
     raise ValueError('%s holds class indices outside [0, %d): min %d, max %d'
-                     % (name, encoding.NUM_CLASSES, array.min(), array.max()))
+                     % (name, num_classes, array.min(), array.max()))
 
 
 def parse_primer_melody(text: Optional[Sequence[str]]) -> Optional[List[int]]:

@@ -20,6 +20,7 @@ import tensorflow as tf
 import note_rnn
 from note_rnn import run_common
 from pipelines.errors import FlagError
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 
 LOCK_FILE = run_common.LOCK_FILE
@@ -95,11 +96,19 @@ def _data_file(prefix: str) -> str:
   return os.path.join(directory, names[0]) if names else prefix + '.index'
 
 
-def read_network_weights(prefix: str) -> List[np.ndarray]:
+def read_network_weights(prefix: str, like=None) -> List[np.ndarray]:
   """The tuned network's arrays in `NoteRnn.get_weights()` order, read from a checkpoint.
 
-  Only tensors are read (`tf.train.load_checkpoint`); nothing in the file is run.
+  Only tensors are read (`tf.train.load_checkpoint`, or for `like`, a tuned model of another
+  config than basic_rnn, the object graph restored into a fresh model of its config, which
+  the trainer keeps under `q_network/_model`); nothing in the file is run.
   """
+  if like is not None and not encodings.is_rule_layout(like):
+    model = encodings.build_like(like)
+    status = tf.train.Checkpoint(q_network=tf.train.Checkpoint(_model=model)).read(prefix)
+    status.expect_partial()
+    status.assert_existing_objects_matched()
+    return [np.asarray(w, np.float32) for w in model.get_weights()]
   reader = tf.train.load_checkpoint(prefix)
   weights = []
   layer = 0

@@ -23,33 +23,42 @@ import numpy as np
 import tensorflow as tf
 
 import note_rnn
-from pipelines import encoding
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import step_models
 
 
 
-def _note_rnn(weights: Sequence[np.ndarray]):
+def _note_rnn(weights: Sequence[np.ndarray], like=None):
+  if like is not None and not encodings.is_rule_layout(like):
+    return encodings.ClassStepModel(encodings.build_like(like, weights))
   model = note_rnn.build([int(w.shape[0]) for w in weights[1:-2:3]])
   model.set_weights(weights)
   return model
+
+
+def _state_spec(model) -> list:
+  """The flat state of one step model with a free batch dimension."""
+  if encodings.is_rule_layout(model):
+    return [tf.TensorSpec([None, u], tf.float32) for u in model.layer_sizes for _ in (0, 1)]
+  return [tf.TensorSpec([None] + s.shape.as_list(), s.dtype)
+          for s in tf.nest.flatten(model.note_rnn_model.state_spec())]
 
 
 class PolicyModule(tf.Module):
   """What `policy/` holds: the policy network, and for g also the prior (`with_prior`)."""
 
   def __init__(self, policy_weights: Sequence[np.ndarray],
-               prior_weights: Optional[Sequence[np.ndarray]] = None):
+               prior_weights: Optional[Sequence[np.ndarray]] = None, like=None):
     super().__init__(name='rl_tuner_policy')
-    self._network = _note_rnn(policy_weights)
-    self._prior = None if prior_weights is None else _note_rnn(prior_weights)
+    self._network = _note_rnn(policy_weights, like)
+    self._prior = None if prior_weights is None else _note_rnn(prior_weights, like)
     self._acting = (self._network if self._prior is None
                     else step_models.with_prior(self._network, self._prior))
-    units = list(self._network.layer_sizes) + list(
-        self._prior.layer_sizes if self._prior is not None else ())
-    state_spec = [tf.TensorSpec([None, u], tf.float32) for u in units for _ in (0, 1)]
+    state_spec = _state_spec(self._network) + (
+        _state_spec(self._prior) if self._prior is not None else [])
     self.step = tf.function(self._step, input_signature=[
-        tf.TensorSpec([None, encoding.NUM_CLASSES], tf.float32), state_spec])
+        tf.TensorSpec([None, encodings.num_classes(self._network)], tf.float32), state_spec])
     self.initial_state = tf.function(self._initial_state, input_signature=[
         tf.TensorSpec([], tf.int32)])
 
@@ -62,14 +71,20 @@ class PolicyModule(tf.Module):
     return logits, tf.nest.flatten(new_state)
 
 
-def save_policy(run_dir: str, policy_weights, prior_weights=None) -> str:
-  """Writes `run_dir/policy/` (through a temporary directory, then a rename)."""
+def save_policy(run_dir: str, policy_weights, prior_weights=None, like=None) -> str:
+  """Writes `run_dir/policy/` (through a temporary directory, then a rename).
+
+  `like`: the tuned note_rnn model (its config and sizes) when it is not basic_rnn.
+  """
+  return _save(run_dir, PolicyModule(policy_weights, prior_weights, like))
+
+
+def _save(run_dir: str, module) -> str:
   path = os.path.join(run_dir, layout.POLICY_DIR)
   tmp = path + '.tmp'
   if os.path.isdir(tmp):
     import shutil  # pylint: disable=g-import-not-at-top
     shutil.rmtree(tmp)
-  module = PolicyModule(policy_weights, prior_weights)
   tf.saved_model.save(module, tmp)
   if os.path.isdir(path):
     import shutil  # pylint: disable=g-import-not-at-top

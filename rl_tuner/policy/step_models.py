@@ -18,6 +18,7 @@ import tensorflow as tf
 
 import note_rnn
 from pipelines.errors import FlagError
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import run_dir as run_dir_lib
 
@@ -76,7 +77,21 @@ class TunedPolicy:
     self.algorithm = config.get('algorithm')
     self.network = network
     self.prior = prior
-    self._acting = acting_model(self.algorithm, network, prior)
+    self._acting = acting_model(self.algorithm, encodings.step_model(network),
+                                encodings.step_model(prior))
+
+  @property
+  def num_classes(self) -> int:
+    return encodings.num_classes(self.network)
+
+  @property
+  def config_name(self) -> str:
+    return encodings.config_name(self.network)
+
+  @property
+  def note_rnn_model(self):
+    """The tuned note_rnn model (class <-> event functions of its config)."""
+    return self.network
 
   def initial_state(self, batch_size):
     return self._acting.initial_state(batch_size)
@@ -85,7 +100,7 @@ class TunedPolicy:
     return self._acting.step(inputs, state)
 
 
-def policy_weights(run_dir: str) -> List[np.ndarray]:
+def policy_weights(run_dir: str, like=None) -> List[np.ndarray]:
   """The tuned network's weights (NoteRnn order) from the newest readable checkpoint."""
   directory = os.path.join(run_dir, layout.CHECKPOINTS_DIR)
   state = tf.train.get_checkpoint_state(directory) if os.path.isdir(directory) else None
@@ -95,7 +110,7 @@ def policy_weights(run_dir: str) -> List[np.ndarray]:
     if not os.path.isabs(prefix):
       prefix = os.path.join(directory, prefix)
     try:
-      return run_dir_lib.read_network_weights(prefix)
+      return run_dir_lib.read_network_weights(prefix, like)
     except (tf.errors.OpError, ValueError, KeyError) as e:
       problems.append('%s: %s' % (prefix, str(e).splitlines()[0] if str(e) else type(e).__name__))
   raise FlagError('run_dir', '%s has no readable checkpoint (is the run finished?)%s' % (
@@ -115,11 +130,14 @@ def load_policy(run_dir: str, prior: Optional[Any] = None) -> TunedPolicy:
     FlagError: no config.json, no readable checkpoint, or a prior that is not the run's.
   """
   config = layout.read_run_config(run_dir)
-  weights = policy_weights(run_dir)
-  network = note_rnn.build([int(w.shape[0]) for w in weights[1:-2:3]])
-  network.set_weights(weights)
   if prior is None:
     prior = run_dir_lib.load_run_prior(config)
+  if encodings.is_rule_layout(prior):
+    weights = policy_weights(run_dir)
+    network = note_rnn.build([int(w.shape[0]) for w in weights[1:-2:3]])
+    network.set_weights(weights)
+  else:
+    network = encodings.build_like(prior, policy_weights(run_dir, like=prior))
   expected = (config.get('note_rnn') or {}).get('weights_sha256')
   if expected and layout.weights_digest(prior.get_weights()) != expected:
     raise FlagError('run_dir', '%s: the Note RNN %s is not the one this run tuned (its '

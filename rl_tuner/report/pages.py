@@ -81,6 +81,9 @@ def _safe_file_part(name: str) -> str:
 
 # ----------------------------------------------------------------------------- inputs
 
+EVENTS_SUFFIX = '_events'
+
+
 def read_evaluation(eval_dir: str) -> _Evaluation:
   """metrics.json (required) and compositions.npz (optional) of one evaluation dir."""
   path = os.path.join(eval_dir, layout.METRICS_JSON)
@@ -103,6 +106,15 @@ def read_evaluation(eval_dir: str) -> _Evaluation:
         compositions = {k: np.asarray(data[k]) for k in data.files}
     except (OSError, ValueError) as e:
       raise FlagError('eval_dir', '%s: unreadable (%s)' % (npz, e)) from None
+    # '<model>_events' arrays hold melody events (rl_tuner.evaluate.runs.composition_arrays);
+    # the pages play and plot the 38-class ones.
+    events = {k: v for k, v in compositions.items() if k.endswith(EVENTS_SUFFIX)}
+    compositions = {k: v for k, v in compositions.items() if k not in events}
+    for name, array in events.items():
+      if (array.ndim != 2 or not np.issubdtype(array.dtype, np.integer)
+          or (array.size and (array.min() < -2 or array.max() > 127))):
+        raise FlagError('eval_dir', '%s: array %r is not int [N, T] of melody events -2-127'
+                        % (npz, name))
     for name, notes in compositions.items():
       if (notes.ndim != 2 or not np.issubdtype(notes.dtype, np.integer)
           or (notes.size and (notes.min() < 0 or notes.max() >= encoding.NUM_CLASSES))):

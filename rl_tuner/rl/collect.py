@@ -27,6 +27,7 @@ from note_rnn import run_common
 from pipelines import encoding
 from rl_tuner.rl import environment
 from rl_tuner.rl import targets
+from rl_tuner.policy import encodings
 from rl_tuner.policy import priming as priming_lib
 from rl_tuner.policy import step_models
 
@@ -81,6 +82,13 @@ class EpisodeCollector:
                           initial_epsilon=float(initial_epsilon),
                           final_epsilon=float(final_epsilon))
     self._num_primers = int(num_primers)
+    # Other configs than basic_rnn act in their own classes; random_note priming still draws
+    # a 38-class pitch (MIDI 48-83) and maps it to the model's class through this table.
+    self._num_classes = encodings.num_classes(q_network)
+    self._priming_table = None
+    if not encodings.is_rule_layout(q_network):
+      self._priming_table = tf.constant(encodings.model_classes(
+          q_network, np.arange(encoding.NUM_CLASSES)[:, None])[:, 0])
     self.generator = tf.random.Generator.from_seed(seed)
     self._act = tf.function(self._act_graph, autograph=False)
 
@@ -94,7 +102,10 @@ class EpisodeCollector:
       return rows, self._q.first_observations(rows)
     low, high = priming_lib.random_priming_range(self._semantics)
     rows = tf.zeros([batch], tf.int32)
-    return rows, self.generator.uniform([batch], low, high, dtype=tf.int32)
+    first = self.generator.uniform([batch], low, high, dtype=tf.int32)
+    if self._priming_table is not None:
+      first = tf.gather(self._priming_table, first)
+    return rows, first
 
   def _choose(self, scores, env_steps):
     batch = self._num_envs
@@ -102,7 +113,7 @@ class EpisodeCollector:
       return tf.random.stateless_categorical(
           scores, 1, seed=self.generator.make_seeds(1)[:, 0], dtype=tf.int32)[:, 0]
     eps = self.epsilon(tf.cast(env_steps, tf.float32))
-    low, high = priming_lib.random_action_range(self._semantics)
+    low, high = priming_lib.random_action_range(self._semantics, self._num_classes)
     random_actions = self.generator.uniform([batch], low, high, dtype=tf.int32)
     explore = self.generator.uniform([batch]) < eps
     greedy = tf.argmax(scores, axis=-1, output_type=tf.int32)
@@ -118,7 +129,7 @@ class EpisodeCollector:
       q_state = self._q.initial_state(self._num_envs)
       p_state = self._prior.initial_state(self._num_envs)
     def observe(note, q_state, p_state):
-      one_hot = tf.one_hot(note, encoding.NUM_CLASSES)
+      one_hot = tf.one_hot(note, self._num_classes)
       scores, q_state = self._q.step(one_hot, q_state)
       prior_logits, p_state = self._prior.step(one_hot, p_state)
       return scores, tf.nn.log_softmax(prior_logits, axis=-1), q_state, p_state
@@ -147,7 +158,8 @@ class EpisodeCollector:
 
 
 def episodes_to_trajectory(notes: np.ndarray, log_probs: np.ndarray, rewards: np.ndarray,
-                           primer_rows: Optional[np.ndarray] = None):
+                           primer_rows: Optional[np.ndarray] = None,
+                           num_classes: int = encoding.NUM_CLASSES):
   """Whole episodes as a `Trajectory` of [B, T+1] arrays (the replay item layout).
 
   Frame t holds o_t, the prior's log-probs after o_t, and for t < T the action
@@ -160,7 +172,7 @@ def episodes_to_trajectory(notes: np.ndarray, log_probs: np.ndarray, rewards: np
   actions[:, :-1] = notes[:, 1:]
   reward = np.zeros((batch, frames), np.float32)
   reward[:, :-1] = rewards
-  observation = {'note': tf.one_hot(notes, encoding.NUM_CLASSES),
+  observation = {'note': tf.one_hot(notes, num_classes),
                  'prior_log_probs': tf.constant(log_probs, tf.float32)}
   if primer_rows is not None:
     observation['primer'] = tf.constant(np.repeat(primer_rows[:, None], frames, 1), tf.int32)
@@ -179,13 +191,19 @@ def action_log_probs(notes: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
 
 def collect_rewards(notes: np.ndarray, log_probs: np.ndarray, *, key, semantics: str,
                     reward_mode: str, reward_scaler: float,
-                    **rule_settings) -> Dict[str, np.ndarray]:
+                    model=None, **rule_settings) -> Dict[str, np.ndarray]:
   """`environment.episode_rewards` for collected episodes (notes [B, T+1]).
 
-  `rule_settings`: `reward_weights`, `add_log_p`, `chords` (see episode_rewards).
+  `rule_settings`: `reward_weights`, `add_log_p`, `chords` (see episode_rewards). For a
+  `model` of another config than basic_rnn the notes are its classes: the rules see them
+  decoded to melody events (repeat labels resolved from the episode start) and mapped to
+  their 38 indices (`rl_tuner.policy.encodings`); log p stays the model's.
   """
+  log_p = action_log_probs(notes, log_probs)
+  if model is not None and not encodings.is_rule_layout(model):
+    notes = encodings.rule_classes(model, notes)
   return environment.episode_rewards(
-      notes[:, 1:], action_log_probs(notes, log_probs), key=key, semantics=semantics,
+      notes[:, 1:], log_p, key=key, semantics=semantics,
       reward_mode=reward_mode, reward_scaler=reward_scaler, num_notes=notes.shape[1] - 1,
       priming=notes[:, 0], **rule_settings)
 

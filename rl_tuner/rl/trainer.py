@@ -29,9 +29,7 @@ import tensorflow as tf
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
-import note_rnn
 from note_rnn import run_common
-from pipelines import encoding
 from pipelines import files
 from rl_tuner.rl import agents
 from rl_tuner.rl import collect
@@ -39,7 +37,8 @@ from rl_tuner import config as config_lib
 from rl_tuner.policy import priming as priming_lib
 from rl_tuner.music import chords as chords_lib
 from rl_tuner.music import rules
-from rl_tuner.rl import networks
+from rl_tuner.rl import model_networks
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import saved_policy
 from rl_tuner.policy import step_models
@@ -82,16 +81,11 @@ class Tuner:
     self.chords = (chords_lib.chords_per_step(c.chord_progression, c.num_notes)
                    if c.chord_progression else None)
     self.primers = primers
-    weights = prior_model.get_weights()
-    obs_spec = networks.observation_spec(primers is not None)
-    self.q_network = networks.NoteRnnQNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
-        name='QNetwork')
-    self.prior_network = networks.NoteRnnQNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
-        trainable=False, name='PriorNetwork')
-    action_spec = tensor_spec.BoundedTensorSpec((), tf.int32, 0, encoding.NUM_CLASSES - 1,
-                                                'action')
+    self.prior_model = prior_model
+    obs_spec, self.q_network, self.prior_network = model_networks.make_networks(
+        prior_model, primers)
+    action_spec = tensor_spec.BoundedTensorSpec(
+        (), tf.int32, 0, encodings.num_classes(prior_model) - 1, 'action')
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     boltzmann = c.exploration_mode == 'boltzmann'
@@ -174,10 +168,11 @@ class Tuner:
     rewards = collect.collect_rewards(
         notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
         reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
-        add_log_p=c.reward_adds_log_p, chords=self.chords)
+        add_log_p=c.reward_adds_log_p, chords=self.chords, model=self.prior_model)
     collect.check_finite_rewards(rewards, int(self.env_steps.numpy()))
     self.replay.add_batch(collect.episodes_to_trajectory(
-        notes, log_probs, rewards['total'], rows if self.primers is not None else None))
+        notes, log_probs, rewards['total'], rows if self.primers is not None else None,
+        num_classes=encodings.num_classes(self.prior_model)))
     self.env_steps.assign_add(notes.shape[0] * c.num_notes)
     rewards['notes'] = notes
     # log p_prior of the played notes, also for g and pure_rl, whose reward omits it.
@@ -320,8 +315,7 @@ def _export_note_rnn(tuner: Tuner, run_dir: str, log) -> Optional[str]:
         'p_prior), so it needs the prior beside the network and is not a Note RNN; use '
         'policy/ instead')
     return None
-  model = note_rnn.build(tuner.q_network.layer_sizes)
-  model.set_weights(tuner.policy_weights())
+  model = encodings.build_like(tuner.prior_model, tuner.policy_weights())
   model.save(path, source='rl_tuner', algorithm=tuner.algorithm,
              tuned_run_dir=os.path.abspath(run_dir))
   return path
@@ -334,16 +328,17 @@ def _write_compositions(run_dir: str, config: config_lib.RLTunerConfig,
   if config.num_midi_compositions <= 0:
     return
   policy = step_models.load_policy(run_dir, prior=prior_model)
-  _, notes = sampling.generate_compositions(
+  priming, notes = sampling.generate_compositions(
       policy, config.num_midi_compositions, num_notes=config.num_notes,
       priming_mode=config.priming_mode, policy='sample', seed=config.seed,
       batch_size=config.num_midi_compositions, semantics=config.semantics, primers=primers)
+  events = encodings.composition_events(policy, priming, notes)
   out_dir = os.path.join(run_dir, layout.COMPOSITIONS_DIR)
   os.makedirs(out_dir, exist_ok=True)
   for i, row in enumerate(notes):
     midi_lib.write_midi(row, os.path.join(out_dir, '%s_%d.mid' % (
         config.canonical_algorithm, i)), qpm=midi_lib.RL_TUNER_QPM,
-                        chord_progression=config.chord_progression)
+                        chord_progression=config.chord_progression, events=events[i])
 
 
 def _final_metrics(run_dir: str, config: config_lib.RLTunerConfig, writer, step: int,
@@ -414,7 +409,8 @@ def train_eval(config: config_lib.RLTunerConfig,
     if not manager.latest_checkpoint or not manager.latest_checkpoint.endswith('-%d' % steps):
       manager.save(checkpoint_number=steps)
     saved_policy.save_policy(run_dir, tuner.policy_weights(),
-                          tuner.prior_weights() if tuner.algorithm == 'g' else None)
+                             tuner.prior_weights() if tuner.algorithm == 'g' else None,
+                             like=prior_model)
     _export_note_rnn(tuner, run_dir, log)
     _write_compositions(run_dir, config, primers, prior_model)
     metrics = _final_metrics(run_dir, config, writer, steps, log)

@@ -64,8 +64,9 @@ def test_cli_writes_metrics_table_and_compositions(python_exe, tiny_note_rnn, tm
   assert entry['algorithm'] is None
   assert -np.log(38) - 1 < entry['mean_log_p'] < 0  # near-uniform random init
   with np.load(out / 'compositions.npz', allow_pickle=False) as data:
-    assert data.files == ['note_rnn']
+    assert sorted(data.files) == ['note_rnn', 'note_rnn_events']
     notes = data['note_rnn']
+    np.testing.assert_array_equal(data['note_rnn_events'], encoding.index_to_event(notes))
   assert notes.shape == (300, 16) and np.issubdtype(notes.dtype, np.integer)
   assert notes.min() >= 0 and notes.max() < 38
   markdown = (out / 'metrics.md').read_text()
@@ -212,7 +213,7 @@ def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
   assert result['q']['algorithm'] == 'q' and result['g']['algorithm'] == 'g'
   with np.load(tmp_path / 'out' / 'compositions.npz', allow_pickle=False) as data:
     saved = {k: data[k] for k in data.files}
-  assert sorted(saved) == ['g', 'note_rnn', 'q']
+  assert sorted(saved) == ['g', 'g_events', 'note_rnn', 'note_rnn_events', 'q', 'q_events']
   # q's notes are its own network's samples; its mean log p is under the prior.
   priming, notes = sampling.generate_compositions(q_net, 200, num_notes=12, seed=3,
                                                     batch_size=64)
