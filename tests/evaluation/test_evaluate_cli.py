@@ -229,7 +229,9 @@ def test_tuned_runs_are_sampled_through_their_policy(tmp_path, tiny_note_rnn):
   assert q['distinct_8grams'] == diversity.distinct_8grams(saved['q'])
   assert q['distinct_8grams_ratio'] == pytest.approx(
       q['distinct_8grams'] / diversity.distinct_8grams(saved['note_rnn']))
-  events = {k: encoding.index_to_event(v) for k, v in saved.items()}
+  events = {k: encoding.index_to_event(saved[k]) for k in ('q', 'note_rnn')}
+  for name, array in events.items():  # basic models: the saved events are these
+    np.testing.assert_array_equal(saved[name + '_events'], array)
   assert q['js_intervals'] == pytest.approx(
       diversity.js_intervals(events['q'], events['note_rnn']))
   assert base['js_note_lengths'] == 0.0 and base['distinct_8grams_ratio'] == 1.0
