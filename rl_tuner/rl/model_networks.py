@@ -20,7 +20,6 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.networks import network
 from tf_agents.specs import tensor_spec
-from tf_agents.trajectories import time_step as ts
 
 from rl_tuner.policy import encodings
 from rl_tuner.rl import networks
@@ -65,6 +64,11 @@ class ModelQNetwork(network.Network):
     return type(self)(self.input_tensor_spec, self._model,
                       primers=None if self._primers is None else self._primers.numpy(),
                       trainable=self._trainable_model, **kwargs)
+
+  @property
+  def primers(self):
+    """The primer rows [M, P] (a constant), or None for random_note priming."""
+    return self._primers
 
   @property
   def trainable_weights(self):
@@ -114,30 +118,10 @@ class ModelQNetwork(network.Network):
     return self._model.step_classes(tf.argmax(inputs, axis=-1, output_type=tf.int32), state)
 
   def call(self, observation, step_type=None, network_state=(), training=False):
-    note = tf.convert_to_tensor(observation['note'], tf.float32)
-    has_time = note.shape.rank == 3
-    if not has_time:
-      note = note[:, None]
-      if step_type is not None:
-        step_type = step_type[:, None]
+    note, has_time, first, start, state = networks.episode_inputs(
+        self, observation, step_type, network_state)
     classes = tf.argmax(note, axis=-1, output_type=tf.int32)
-    batch, num_steps = tf.shape(note)[0], note.shape[1]
-    if num_steps is None:
-      raise ValueError('ModelQNetwork needs a static time dimension, got %s' % note.shape)
-    if self._primers is not None:
-      primer = tf.convert_to_tensor(observation['primer'])
-      if has_time:
-        primer = primer[:, 0]
-      primer = tf.math.floormod(primer, tf.shape(self._primers, out_type=primer.dtype)[0])
-      start = self.primed_state(primer)
-    else:
-      start = self.initial_state(batch)
-    if network_state is None or not tf.nest.flatten(network_state):
-      state = start
-    else:
-      state = tf.nest.pack_sequence_as(start, tf.nest.flatten(network_state))
-    first = (tf.zeros([batch, num_steps], tf.bool) if step_type is None
-             else tf.equal(step_type, ts.StepType.FIRST))
+    num_steps = note.shape[1]
 
     def body(t, state, outputs):
       state = _where_reset(first[:, t], start, state)

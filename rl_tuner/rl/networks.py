@@ -93,6 +93,11 @@ class NoteRnnQNetwork(network.Network):
     return self._dense
 
   @property
+  def primers(self):
+    """The primer rows [M, P] (a constant), or None for random_note priming."""
+    return self._primers
+
+  @property
   def weight_variables(self) -> list:
     out = []
     for cell in self._cells:
@@ -135,35 +140,9 @@ class NoteRnnQNetwork(network.Network):
     return lstm_stack_step(self._cells, self._dense, inputs, state)
 
   def call(self, observation, step_type=None, network_state=(), training=False):
-    note = tf.convert_to_tensor(observation['note'], tf.float32)
-    has_time = note.shape.rank == 3
-    if not has_time:
-      note = note[:, None]
-      if step_type is not None:
-        step_type = step_type[:, None]
-    batch = tf.shape(note)[0]
-    num_steps = note.shape[1]
-    if num_steps is None:
-      raise ValueError('NoteRnnQNetwork needs a static time dimension, got %s' % note.shape)
-    if self._primers is not None:
-      primer = tf.convert_to_tensor(observation['primer'])
-      if has_time:
-        primer = primer[:, 0]
-      # tf-agents builds the variables on a random sample of the (unbounded) int spec;
-      # real rows are already in [0, M) and stay unchanged.
-      primer = tf.math.floormod(primer, tf.shape(self._primers, out_type=primer.dtype)[0])
-      start_state = self.primed_state(primer)
-    else:
-      start_state = self.initial_state(batch)
-    if network_state is None or not tf.nest.flatten(network_state):
-      state = start_state
-    else:
-      state = tf.nest.map_structure(tf.convert_to_tensor, tuple(
-          tuple(layer) for layer in network_state))
-    if step_type is None:
-      first = tf.zeros([batch, num_steps], tf.bool)
-    else:
-      first = tf.equal(step_type, ts.StepType.FIRST)
+    note, has_time, first, start_state, state = episode_inputs(
+        self, observation, step_type, network_state)
+    batch, num_steps = tf.shape(note)[0], note.shape[1]
 
     x_all = tf.reshape(
         tf.matmul(tf.reshape(note, [-1, encoding.NUM_CLASSES]), self._cells[0].kernel),
@@ -206,6 +185,44 @@ class NoteRnnQNetwork(network.Network):
         (tf.constant(0), state, tf.TensorArray(tf.float32, size=num_steps)),
         maximum_iterations=num_steps)
     return tf.transpose(outputs.stack(), [1, 0, 2]), state
+
+
+def episode_inputs(network, observation, step_type, network_state):
+  """What a network's `call` over one step [B, ...] or episodes [B, T, ...] starts from.
+
+  Shared by `NoteRnnQNetwork` and the any-config `ModelQNetwork`: the one-hot notes with a
+  time axis, whether the call had one, the FIRST mask [B, T] (the state resets there), the
+  start state (zero, or after each episode's primer rows, from `network.primed_state`) and
+  the incoming state (the start state when none is given).
+  """
+  note = tf.convert_to_tensor(observation['note'], tf.float32)
+  has_time = note.shape.rank == 3
+  if not has_time:
+    note = note[:, None]
+    if step_type is not None:
+      step_type = step_type[:, None]
+  batch, num_steps = tf.shape(note)[0], note.shape[1]
+  if num_steps is None:
+    raise ValueError('%s needs a static time dimension, got %s'
+                     % (type(network).__name__, note.shape))
+  if network.primers is not None:
+    primer = tf.convert_to_tensor(observation['primer'])
+    if has_time:
+      primer = primer[:, 0]
+    # tf-agents builds the variables on a random sample of the (unbounded) int spec;
+    # real rows are already in [0, M) and stay unchanged.
+    primer = tf.math.floormod(primer, tf.shape(network.primers, out_type=primer.dtype)[0])
+    start_state = network.primed_state(primer)
+  else:
+    start_state = network.initial_state(batch)
+  if network_state is None or not tf.nest.flatten(network_state):
+    state = start_state
+  else:
+    state = tf.nest.pack_sequence_as(start_state, [
+        tf.convert_to_tensor(s) for s in tf.nest.flatten(network_state)])
+  first = (tf.zeros([batch, num_steps], tf.bool) if step_type is None
+           else tf.equal(step_type, ts.StepType.FIRST))
+  return note, has_time, first, start_state, state
 
 
 class PriorAddedNetwork(network.Network):
