@@ -42,6 +42,8 @@ flags.DEFINE_integer('seed', 1, 'Seeds priming and sampling (the same for every 
 flags.DEFINE_string('output_dir', None, 'Where metrics.json, metrics.md and '
                     'compositions.npz go (nothing is written elsewhere).')
 flags.DEFINE_boolean('save_compositions', False, 'Also write compositions.npz.')
+flags.DEFINE_string('reference_melodies', None, 'A basic_rnn melody SequenceExample TFRecord '
+                    '(e.g. the corpus\'s eval_melodies.tfrecord): js_*_vs_reference too.')
 flags.DEFINE_integer('batch_size', 8192, 'Compositions per graph call.')
 flags.DEFINE_string('key', 'C', 'Key of the statistics: C, C#, Db, ... B, or X_minor '
                     '(only for the Note RNN alone; tuned runs use their own).')
@@ -121,7 +123,7 @@ def _main(argv):
     rules.parse_key(FLAGS.key)
   except ValueError as e:
     raise FlagError('key', str(e))
-  for name in ('midi_primer', 'primer_midi', 'training_file_list'):
+  for name in ('midi_primer', 'primer_midi', 'training_file_list', 'reference_melodies'):
     if FLAGS[name].value and not os.path.isfile(FLAGS[name].value):
       raise FlagError(name, 'no such file: %s' % FLAGS[name].value)
   if FLAGS.note_rnn_checkpoint:
@@ -132,7 +134,8 @@ def _main(argv):
       output_dir=FLAGS.output_dir, run_dirs=list(FLAGS.run_dir),
       explicit=_explicit_settings(), semantics=FLAGS.semantics, policy=FLAGS.policy,
       num_compositions=FLAGS.num_compositions, seed=FLAGS.seed,
-      save_compositions=FLAGS.save_compositions, batch_size=FLAGS.batch_size,
+      save_compositions=FLAGS.save_compositions,
+      reference_melodies=FLAGS.reference_melodies, batch_size=FLAGS.batch_size,
       reward_rule_module=FLAGS.reward_rule_module)
   if FLAGS.chord_progression:
     from rl_tuner.music import chords  # pylint: disable=g-import-not-at-top

@@ -17,8 +17,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from pipelines import encoding
 from pipelines import files
 from rl_tuner.evaluate import scoring
+from rl_tuner.music import diversity
 from rl_tuner.evaluate import sampling
 from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
@@ -48,6 +50,8 @@ class EvaluationConfig:
   seed: int = 1
   save_compositions: bool = False
   batch_size: int = sampling.DEFAULT_BATCH_SIZE
+  # A basic_rnn melody SequenceExample TFRecord: the realism figures also against it.
+  reference_melodies: Optional[str] = None
   # Imported (the user's code) so that runs' own rules can be re-loaded by name.
   reward_rule_module: Optional[str] = None
 
@@ -295,8 +299,41 @@ def run_evaluation(config: EvaluationConfig,
     scoring.add_figures_vs_note_rnn(result[spec.name], rule_compositions[spec.name],
                                     result[note_rnn], rule_compositions[note_rnn],
                                     is_note_rnn=spec.run_dir is None)
+  if config.reference_melodies:
+    reference = diversity.melody_histograms(read_reference_melodies(config.reference_melodies))
+    for spec in models:
+      result[spec.name].update(scoring._jsonable(diversity.js_vs_reference(
+          encoding.index_to_event(rule_compositions[spec.name]), reference)))
   write_outputs(config.output_dir, result, compositions if config.save_compositions else None)
   return result
+
+
+def read_reference_melodies(path: str) -> List[np.ndarray]:
+  """The melodies (Magenta events) of a basic_rnn SequenceExample TFRecord, e.g. a corpus's
+  eval_melodies.tfrecord: each record's one-hot inputs, then its last label."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if not os.path.isfile(path):
+    raise FlagError('reference_melodies', 'no such file: %s' % path)
+  melodies = []
+  try:
+    for record in tf.data.TFRecordDataset(path):
+      example = tf.train.SequenceExample.FromString(record.numpy())
+      inputs = example.feature_lists.feature_list['inputs'].feature
+      labels = example.feature_lists.feature_list['labels'].feature
+      if not inputs:
+        continue
+      if len(inputs[0].float_list.value) != encoding.NUM_CLASSES:
+        raise ValueError('inputs of %d values: not a basic_rnn (38-class) dataset'
+                         % len(inputs[0].float_list.value))
+      classes = [int(np.argmax(f.float_list.value)) for f in inputs]
+      classes.append(int(labels[-1].int64_list.value[0]))
+      melodies.append(encoding.index_to_event(np.asarray(classes)))
+  except Exception as e:  # pylint: disable=broad-except
+    raise FlagError('reference_melodies', '%s: %s' % (
+        path, str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
+  if not melodies:
+    raise FlagError('reference_melodies', '%s holds no melody' % path)
+  return melodies
 
 
 def composition_arrays(name: str, step_model, priming, notes) -> Dict[str, np.ndarray]:

@@ -179,6 +179,29 @@ def js_pitch_classes(events, reference_events) -> float:
   return js_distance(pitch_class_histogram(events), pitch_class_histogram(reference_events))
 
 
+
+REALISM_FIGURES = (('js_note_lengths', note_length_histogram),
+                   ('js_intervals', interval_histogram),
+                   ('js_pitch_classes', pitch_class_histogram))
+
+
+def melody_histograms(melodies) -> dict:
+  """The three realism histograms summed over melodies of any lengths (1-D event arrays).
+
+  Each melody is its own row, so no interval or note spans two melodies.
+  """
+  out = {}
+  for name, histogram in REALISM_FIGURES:
+    out[name] = sum(histogram(np.asarray(m)[None, :]) for m in melodies)
+  return out
+
+
+def js_vs_reference(events, reference_histograms) -> dict:
+  """`js_*_vs_reference`: the realism distances of compositions to reference melodies."""
+  return {name + '_vs_reference': js_distance(histogram(events), reference_histograms[name])
+          for name, histogram in REALISM_FIGURES}
+
+
 def _as_log_probs(log_probs, name: str) -> np.ndarray:
   lp = np.asarray(log_probs, dtype=np.float64)
   if lp.ndim < 1 or lp.size == 0:
