@@ -107,8 +107,9 @@ def policy_weights(run_dir: str, like=None) -> List[np.ndarray]:
   prefixes = list(reversed(state.all_model_checkpoint_paths)) if state else []
   problems = []
   for prefix in prefixes:
-    if not os.path.isabs(prefix):
-      prefix = os.path.join(directory, prefix)
+    # The checkpoint state file records paths as the trainer saw them (relative to its
+    # working directory, or absolute): a run dir's checkpoints are always its own files.
+    prefix = os.path.join(directory, os.path.basename(prefix))
     try:
       return run_dir_lib.read_network_weights(prefix, like)
     except (tf.errors.OpError, ValueError, KeyError) as e:

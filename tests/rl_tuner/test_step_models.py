@@ -44,3 +44,24 @@ def test_note_rnn_step_is_the_shared_lstm_step():
   expected, _ = note_rnn.model.lstm_stack_step(model.lstm_cells, model.dense, inputs, state)
   logits, _ = model.step(inputs, state)
   np.testing.assert_array_equal(logits.numpy(), expected.numpy())
+
+
+def test_policy_loads_from_a_relative_or_moved_run_dir(tmp_path, monkeypatch):
+  """The checkpoint state names files as the trainer saw them; the run dir's own are read."""
+  import shutil
+  from rl_tuner import config as config_lib
+  from rl_tuner.rl import trainer
+  prior = str(tmp_path / 'prior')
+  note_rnn.build((8,), seed=0).save(prior)
+  monkeypatch.chdir(tmp_path)
+  trainer.train_eval(config_lib.RLTunerConfig(
+      output_dir='runs/q', note_rnn_checkpoint=prior, num_notes=8, num_parallel_envs=8,
+      num_steps=128, exploration_period=64, batch_size=16, replay_capacity=1024,
+      output_every_nth=128, checkpoint_every_n=64, final_eval_compositions=0,
+      num_midi_compositions=1, seed=3, xla=False), log=lambda _: None)
+  relative = step_models.load_policy('runs/q')
+  shutil.copytree(tmp_path / 'runs' / 'q', tmp_path / 'moved')
+  shutil.rmtree(tmp_path / 'runs')
+  moved = step_models.load_policy(str(tmp_path / 'moved'))
+  for a, b in zip(relative.network.get_weights(), moved.network.get_weights()):
+    np.testing.assert_array_equal(a, b)
