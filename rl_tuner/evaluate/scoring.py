@@ -146,14 +146,16 @@ def evaluate_model(
   entry['entropy_per_note'] = float(sums[0] / notes.size)
   entry['kl_to_note_rnn_per_note'] = float(sums[1] / notes.size)
   entry['num_compositions'] = int(num_compositions)
-  entry.update(rule_entries(rule_notes, priming, reward_rules, key=key_obj, semantics=semantics,
+  # The rules' context sees the priming event only in the rules' own 38 classes.
+  rule_priming = priming if encodings.is_rule_layout(step_model) else None
+  entry.update(rule_entries(rule_notes, rule_priming, reward_rules, key=key_obj, semantics=semantics,
                             num_notes=num_notes, chords=chords))
   if return_compositions:
     return entry, priming, notes
   return entry
 
 
-def rule_entries(notes: np.ndarray, priming: np.ndarray,
+def rule_entries(notes: np.ndarray, priming: Optional[np.ndarray],
                  reward_rules: Optional[Mapping[str, float]], *, key, semantics: str,
                  num_notes: int, chords=None) -> Dict[str, Any]:
   """``rules`` {name: {mean_reward, nonzero_share}} and, with chords,
@@ -161,10 +163,13 @@ def rule_entries(notes: np.ndarray, priming: np.ndarray,
   out = {}
   events = rule_api.events_from_indices(notes)
   if reward_rules:
-    first = np.asarray(priming)
-    first = first[:, -1] if first.ndim == 2 else first  # primer rows: o_0 is the last event
+    first = None
+    if priming is not None:
+      first = np.asarray(priming)
+      first = first[:, -1] if first.ndim == 2 else first  # primer rows: o_0 is the last event
+      first = rule_api.events_from_indices(first)
     context = rule_api.make_context(key=key, num_notes=num_notes, semantics=semantics,
-                                    priming=rule_api.events_from_indices(first), chords=chords)
+                                    priming=first, chords=chords)
     out['rules'] = _jsonable(rule_api.rule_statistics(events, reward_rules, context))
   if chords is not None:
     out['chord_tones_on_strong_beats'] = chords_lib.strong_beat_chord_tone_share(events, chords)

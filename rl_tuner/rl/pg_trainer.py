@@ -66,6 +66,7 @@ class PolicyGradientTuner:
     self.chords = (chords_lib.chords_per_step(c.chord_progression, c.num_notes)
                    if c.chord_progression else None)
     self.primers = primers
+    self.prior_model = prior_model
     weights = prior_model.get_weights()
     obs_spec = networks.observation_spec(primers is not None)
     self.q_network = networks.NoteRnnQNetwork(

@@ -286,7 +286,8 @@ def test_payloads_from_input_files_never_run_in_the_pages(tmp_path):
       num_samples=1, num_ab_pairs=2, render_audio=False), log=lambda _: None)
   for key in ('report', 'ab'):
     html = pathlib.Path(paths[key]).read_text(encoding='utf-8')
-    assert 'PWNED' in html, key  # the strings did reach the page ...
+    if key == 'report':  # the blind A/B page stores model names only encoded
+      assert 'PWNED' in html, key  # the strings did reach the page ...
     assert '<svg onload' not in html and '<img src=x' not in html, key
     assert "<script>document.title" not in html, key
     dom = _dump_dom(paths[key], tmp_path / ('profile_' + key))
