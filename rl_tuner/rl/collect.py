@@ -216,3 +216,23 @@ def check_finite_rewards(rewards: Dict[str, np.ndarray], env_steps: int) -> None
       raise run_common.TrainingDivergedError(
           'env step %d: the %s reward term is NaN/Inf (%d of %d notes); stopping, the last '
           'good checkpoint is kept' % (env_steps, term, int(bad.sum()), bad.size))
+
+
+class RunSettings:
+  """What every tuner (DQN family, ppo/grpo) derives alike from its config for collection
+  and rewards: the key, the reward mode and rule weights, the chords per step, the primers
+  and the prior Note RNN."""
+
+  def __init__(self, config, prior_model, primers: Optional[np.ndarray]):
+    from rl_tuner.music import chords as chords_lib  # pylint: disable=g-import-not-at-top
+    from rl_tuner.music import rules  # pylint: disable=g-import-not-at-top
+    c = config
+    self.config = c
+    self.algorithm = c.canonical_algorithm
+    self.key = rules.parse_key(c.key)
+    self.reward_mode = c.effective_reward_mode
+    self.reward_weights = c.effective_reward_rules
+    self.chords = (chords_lib.chords_per_step(c.chord_progression, c.num_notes)
+                   if c.chord_progression else None)
+    self.primers = primers
+    self.prior_model = prior_model

@@ -26,8 +26,6 @@ import tensorflow as tf
 
 from pipelines import encoding
 from rl_tuner import config as config_lib
-from rl_tuner.music import chords as chords_lib
-from rl_tuner.music import rules
 from rl_tuner.rl import agents
 from rl_tuner.rl import collect
 from rl_tuner.rl import networks
@@ -51,22 +49,15 @@ class GroupedEpisodeCollector(collect.EpisodeCollector):
     return tf.repeat(rows, self._group_size), tf.repeat(first, self._group_size)
 
 
-class PolicyGradientTuner:
+class PolicyGradientTuner(collect.RunSettings):
   """The actor, value network, learner, collector and checkpoint of one ppo/grpo run."""
 
   LOSS_NAME = 'PPO loss'
 
   def __init__(self, config: config_lib.RLTunerConfig, prior_model,
                primers: Optional[np.ndarray]):
+    super().__init__(config, prior_model, primers)
     c = config
-    self.config = c
-    self.algorithm = c.canonical_algorithm
-    self.key = rules.parse_key(c.key)
-    self.reward_mode = c.effective_reward_mode
-    self.chords = (chords_lib.chords_per_step(c.chord_progression, c.num_notes)
-                   if c.chord_progression else None)
-    self.primers = primers
-    self.prior_model = prior_model
     weights = prior_model.get_weights()
     obs_spec = networks.observation_spec(primers is not None)
     self.q_network = networks.NoteRnnQNetwork(
@@ -127,7 +118,7 @@ class PolicyGradientTuner:
     notes, log_probs, rows = self.collector.collect(env_steps)
     rewards = collect.collect_rewards(
         notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
-        reward_scaler=c.reward_scaler, reward_weights=c.effective_reward_rules,
+        reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
         add_log_p=False, chords=self.chords)
     collect.check_finite_rewards(rewards, env_steps)
     prior_log_p = collect.action_log_probs(notes, log_probs)

@@ -35,8 +35,6 @@ from rl_tuner.rl import agents
 from rl_tuner.rl import collect
 from rl_tuner import config as config_lib
 from rl_tuner.policy import priming as priming_lib
-from rl_tuner.music import chords as chords_lib
-from rl_tuner.music import rules
 from rl_tuner.rl import model_networks
 from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
@@ -65,23 +63,15 @@ def _versions() -> Dict[str, str]:
   return out
 
 
-class Tuner:
+class Tuner(collect.RunSettings):
   """The networks, agent, collector, replay buffer and checkpoint of one run."""
 
   LOSS_NAME = 'TD loss'
 
   def __init__(self, config: config_lib.RLTunerConfig, prior_model,
                primers: Optional[np.ndarray]):
+    super().__init__(config, prior_model, primers)
     c = config
-    self.config = c
-    self.algorithm = c.canonical_algorithm
-    self.key = rules.parse_key(c.key)
-    self.reward_mode = c.effective_reward_mode
-    self.reward_weights = c.effective_reward_rules
-    self.chords = (chords_lib.chords_per_step(c.chord_progression, c.num_notes)
-                   if c.chord_progression else None)
-    self.primers = primers
-    self.prior_model = prior_model
     obs_spec, self.q_network, self.prior_network = model_networks.make_networks(
         prior_model, primers)
     action_spec = tensor_spec.BoundedTensorSpec(
