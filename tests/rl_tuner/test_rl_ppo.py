@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ import note_rnn
 from pipelines.errors import FlagError
 from rl_tuner import config as config_lib
 from rl_tuner.rl import policy_gradient as pg
+import rl_testlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(REPO, 'bin', 'train_rl_tuner')
@@ -184,22 +183,8 @@ def test_kill_9_then_rerun_resumes_and_finishes_at_the_same_step(tmp_path, tiny_
   args = _flags(tiny_note_rnn, str(run_dir), algorithm='ppo', num_steps=1024,
                 final_eval_compositions=0, num_midi_compositions=0)
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-  kills = 0
-  for _ in range(2):
-    proc = subprocess.Popen([sys.executable, BIN] + args, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    ckpt_dir = run_dir / 'checkpoints'
-    before = set(os.listdir(ckpt_dir)) if ckpt_dir.exists() else set()
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-      now = set(os.listdir(ckpt_dir)) if ckpt_dir.exists() else set()
-      if any(n.endswith('.index') for n in now - before):
-        break
-      time.sleep(0.2)
-    if proc.poll() is None:
-      os.kill(proc.pid, signal.SIGKILL)
-      kills += 1
-    proc.wait()
+  kills = rl_testlib.kill_after_new_checkpoints(
+      [sys.executable, BIN] + args, run_dir / 'checkpoints', env)
   assert kills >= 1
   out = _run(BIN, args)
   assert out.returncode == 0, out.stderr[-2000:]

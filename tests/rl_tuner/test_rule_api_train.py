@@ -3,11 +3,9 @@ one-line errors for a missing rule module."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -16,6 +14,7 @@ from pipelines.errors import FlagError
 from rl_tuner import config as config_lib
 from rl_tuner.evaluate import runs as runs_lib
 from rl_tuner.rl import trainer
+import rl_testlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRAIN = os.path.join(REPO, 'bin', 'train_rl_tuner')
@@ -152,22 +151,8 @@ def test_user_rule_run_survives_kill_9(tmp_path, tiny_note_rnn, rule_file):
   args = _flags(_tiny(run, tiny_note_rnn, num_steps=1536, checkpoint_every_n=64,
                       final_eval_compositions=0, num_midi_compositions=0,
                       reward_rule_module=rule_file, reward_rules='test_high_notes:1,key:1'))
-  kills = 0
-  for _ in range(2):
-    proc = subprocess.Popen([sys.executable, TRAIN] + args, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=_env())
-    ckpt_dir = run / 'checkpoints'
-    before = set(os.listdir(ckpt_dir)) if ckpt_dir.exists() else set()
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-      now = set(os.listdir(ckpt_dir)) if ckpt_dir.exists() else set()
-      if any(n.endswith('.index') for n in now - before):
-        break
-      time.sleep(0.2)
-    if proc.poll() is None:
-      os.kill(proc.pid, signal.SIGKILL)
-      kills += 1
-    proc.wait()
+  kills = rl_testlib.kill_after_new_checkpoints(
+      [sys.executable, TRAIN] + args, run / 'checkpoints', _env())
   assert kills >= 1
   out = subprocess.run([sys.executable, TRAIN] + args, capture_output=True, text=True,
                        env=_env(), timeout=600)
