@@ -214,6 +214,14 @@ class NoteRnn(tf.Module):
     logits, cell = self.step(inputs, state['cell'])
     return logits, {'cell': cell, **history}
 
+  def newest_event(self, classes, state):
+    """The melody event int32 [B] of the classes [B] just fed to ``step_classes`` (``state``
+    is what it returned): a repeat label resolved against the whole history the state
+    carries, primer events included, in graph."""
+    if not self.has_history:
+      return self.encoder.class_events(classes)
+    return state['events'][:, -1]
+
   def events_from_classes(self, classes, history=None) -> np.ndarray:
     """Classes [B, T] -> Magenta melody events [B, T] (-2 hold, -1 note-off, 0..127 pitch),
     repeat labels resolved against ``history`` [B, H] (the events before) and each other."""

@@ -20,8 +20,13 @@ adds `num_steps` more steps), generation and evaluation use the run's sampling p
 (rebuilt by `rl_tuner.policy.step_models.load_policy`) with `rl_tuner.evaluate.sampling` and
 `rl_tuner.music.statistics`, and checkpoints are the run dir's own.
 
+Any melody_rnn Note RNN (basic_rnn, lookback_rnn, attention_rnn, mono_rnn) is tuned this
+way: `input_size` and `num_actions` come from the loaded model, and the values Magenta
+defines as 38-class encodings are in the model's own classes for the other configs
+(rl_tuner/README.md, "The `RLTuner` facade with other configs").
+
 Where the facade deliberately differs from Magenta (each is also in
-rl_tuner/README.md):
+README.md):
 - Without `note_rnn_checkpoint_dir`/`_file` the shipped Note RNN is used
   (Magenta downloads one over HTTP).
 - The exploration schedule counts environment steps over the whole run, so a

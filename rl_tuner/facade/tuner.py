@@ -2,14 +2,15 @@
 
 import logging
 import os
-import shutil
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
 from pipelines import encoding
 from rl_tuner.facade.hparams import DqnHParams
 from rl_tuner.facade.hparams import default_dqn_hparams  # noqa: F401  (Magenta's API)
+from rl_tuner.facade import model_checks
+from rl_tuner.facade import probabilities
 from rl_tuner.facade import saved_runs
 from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
@@ -24,7 +25,9 @@ class RLTuner:
   Attributes mirror Magenta's where they exist (`output_dir`, `algorithm`,
   `reward_mode`, `reward_scaler`, `dqn_hparams`, `num_notes_in_melody`,
   `num_actions`, `composition`, ...). `config` is the `RLTunerConfig` that
-  training receives.
+  training receives. `input_size` and `num_actions` are the loaded Note RNN's (any
+  melody_rnn config); `composition` holds the last melody in its classes and
+  `composition_events` the same melody as events (-2 hold, -1 note-off, MIDI pitch).
   """
 
   def __init__(self, output_dir: str,
@@ -43,8 +46,8 @@ class RLTuner:
                note_rnn_hparams: Any = None,
                # Other music related settings.
                num_notes_in_melody: int = 32,
-               input_size: int = encoding.NUM_CLASSES,
-               num_actions: int = encoding.NUM_CLASSES,
+               input_size: Optional[int] = None,
+               num_actions: Optional[int] = None,
                midi_primer: Optional[str] = None,
                # Logistics.
                save_name: str = 'rl_tuner.ckpt',
@@ -63,21 +66,22 @@ class RLTuner:
                target_kl_per_note: Optional[float] = None):
     """Checks the arguments and builds the run's config (see Magenta's docstring).
 
+    `input_size` and `num_actions` default to the loaded Note RNN's (38 and 38 for a
+    basic_rnn, as Magenta's constants were; 121 / 40 lookback_rnn, 74 / 40 attention_rnn,
+    130 / 130 mono_rnn); a value given must match the model.
+
     Raises:
       ValueError: naming the keyword, for a value this implementation cannot honour
-        (input_size / num_actions other than 38, store_every_nth other than 1, a
-        Note RNN whose layer sizes differ from `note_rnn_hparams`) or any setting
-        `RLTunerConfig` rejects.
+        (input_size / num_actions of no melody_rnn config or not the loaded model's,
+        store_every_nth other than 1, a Note RNN whose config or layer sizes differ from
+        `note_rnn_type` / `note_rnn_hparams`) or any setting `RLTunerConfig` rejects.
     """
     from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
-    for name, value in (('input_size', input_size), ('num_actions', num_actions)):
-      if value != encoding.NUM_CLASSES:
-        raise ValueError('%s=%r: the melody encoding has %d classes'
-                         % (name, value, encoding.NUM_CLASSES))
-    if note_rnn_type not in ('default', 'basic_rnn', 'mono_rnn', 'lookback_rnn',
-                             'attention_rnn'):
+    model_checks.check_size('input_size', input_size, 'input_size')
+    model_checks.check_size('num_actions', num_actions, 'num_classes')
+    if note_rnn_type not in ('default',) + encoding.CONFIG_NAMES:
       raise ValueError("note_rnn_type=%r: use 'default' or a melody_rnn config name (the "
-                       'config and layer sizes are read from the checkpoint either way)'
+                       'config and layer sizes are read from the checkpoint, which a config name must match)'
                        % (note_rnn_type,))
     self.dqn_hparams = dqn_hparams if dqn_hparams is not None else default_dqn_hparams()
     if int(self.dqn_hparams.store_every_nth) != 1:
@@ -127,6 +131,7 @@ class RLTuner:
     # Magenta's per-composition state (generate_music_sequence fills it).
     self.beat = 0
     self.composition: List[int] = []
+    self.composition_events: List[int] = []
     self.env_steps = 0
     self.config = self._make_config(num_steps=0, exploration_period=5000,
                                     enable_random=True)
@@ -201,20 +206,26 @@ class RLTuner:
   # ------------------------------------------------------------------- models
 
   def initialize_internal_models_graph_session(self, restore_from_checkpoint: bool = True):
-    """Loads the Note RNN (the prior, and the untrained policy until `train`)."""
+    """Loads the Note RNN (the prior, and the untrained policy until `train`).
+
+    Any melody_rnn config: `input_size` and `num_actions` become the model's sizes.
+    """
     import note_rnn  # pylint: disable=g-import-not-at-top
-    self._prior = note_rnn.load(self._note_rnn_path())
-    sizes = getattr(self.note_rnn_hparams, 'rnn_layer_sizes', None)
-    if sizes is not None and tuple(sizes) != tuple(self._prior.layer_sizes):
-      raise ValueError('note_rnn_hparams.rnn_layer_sizes=%s but the checkpoint holds %s'
-                       % (list(sizes), list(self._prior.layer_sizes)))
+    prior = note_rnn.load(self._note_rnn_path())
+    model_checks.check_against(prior, note_rnn_type=self.note_rnn_type,
+                               note_rnn_hparams=self.note_rnn_hparams,
+                               input_size=self.input_size, num_actions=self.num_actions)
     if not restore_from_checkpoint:
-      self._prior = note_rnn.build(self._prior.layer_sizes)
+      prior = note_rnn.build(prior.layer_sizes, config=prior.config_name,
+                             attn_length=getattr(prior, 'attn_length', None))
+    self._prior = prior
+    self.input_size = int(getattr(prior, 'input_size', encoding.NUM_CLASSES))
+    self.num_actions = encodings.num_classes(prior)
     if self._policy is None:
       # Untrained: the Note RNN's logits (q, psi, pure_rl), or for g G = the Note RNN's
       # logits plus its log p.
       from rl_tuner.policy import step_models  # pylint: disable=g-import-not-at-top
-      self._policy = step_models.acting_model(self.algorithm, self._prior, self._prior)
+      self._policy = step_models.TunedPolicy({'algorithm': self.algorithm}, prior, prior)
 
   def _ensure_models(self):
     if self._prior is None:
@@ -250,11 +261,15 @@ class RLTuner:
   # --------------------------------------------------------------- generation
 
   def prime_internal_models(self) -> np.ndarray:
-    """A `random_note` priming observation (one-hot [38]), as Magenta returns it."""
+    """A `random_note` priming observation, as Magenta returns it: the one-hot [38] of a
+    pitch of MIDI 48-83 for basic_rnn; for another config the one-hot [num_actions] of
+    that pitch's class in the model's own layout."""
     from rl_tuner.policy import priming as priming_lib  # pylint: disable=g-import-not-at-top
+    self._ensure_models()
     note = priming_lib.random_priming_notes(1, semantics=self.semantics,
-                                           seed=int(np.random.randint(2**31)))[0]
-    return encoding.one_hot(note)
+                                           seed=int(np.random.randint(2**31)))
+    model_class = int(encodings.model_classes(self._prior, note)[0])
+    return np.eye(self.num_actions, dtype=np.float32)[model_class]
 
   def generate_music_sequence(self, title: str = 'rltuner_sample',
                               visualize_probs: bool = False,
@@ -264,8 +279,10 @@ class RLTuner:
     """Composes one melody, writes `<output_dir>/<title>.mid` (then title1, ...).
 
     Returns:
-      The composition's encoded notes (Magenta returns nothing; they are also
-      left in `self.composition`).
+      The composition's notes in the model's classes (the 38-class indices for basic_rnn;
+      Magenta returns nothing). They are also left in `self.composition`, and their
+      melody events (-2 hold, -1 note-off, MIDI pitch; repeat labels resolved) in
+      `self.composition_events`.
     """
     from rl_tuner.evaluate import sampling  # pylint: disable=g-import-not-at-top
     from rl_tuner.evaluate import midi as midi_lib  # pylint: disable=g-import-not-at-top
@@ -279,38 +296,15 @@ class RLTuner:
     self.composition = [int(n) for n in notes[0]]
     self.beat = length
     path = saved_runs.next_file_name(self.output_dir, title, 'mid')
-    # Other configs than basic_rnn: the composition is in the model's classes; MIDI from events.
     events = encodings.composition_events(self._policy, priming, notes)[0]
+    self.composition_events = [int(e) for e in events]
     midi_lib.write_midi(self.composition, path, events=events)
     logging.info('Wrote a melody to %s', path)
     if visualize_probs:
-      self._plot_probabilities(int(priming[0]), self.composition, prob_image_name)
+      image = None if prob_image_name is None else os.path.join(self.output_dir,
+                                                                 prob_image_name)
+      probabilities.plot(self._policy, int(priming[0]), self.composition, image)
     return self.composition
-
-  def _plot_probabilities(self, priming: int, notes: Sequence[int],
-                          image_name: Optional[str]) -> None:
-    """38 x length softmax image ("Reds", index 0 at the bottom), as Magenta draws it."""
-    import matplotlib  # pylint: disable=g-import-not-at-top
-    if image_name is not None:
-      matplotlib.use('Agg')
-    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    state = self._policy.initial_state(1)
-    num_classes = encodings.num_classes(self._policy)
-    image = np.zeros((num_classes, len(notes)))
-    for t, obs in enumerate([priming] + list(notes[:-1])):
-      logits, state = self._policy.step(np.eye(num_classes, dtype=np.float32)[[obs]], state)
-      image[:, t] = tf.nn.softmax(logits)[0].numpy()
-    plt.figure()
-    plt.imshow(image, interpolation='none', cmap='Reds')
-    plt.ylabel('Note probability')
-    plt.xlabel('Time (beat)')
-    plt.gca().invert_yaxis()
-    if image_name is not None:
-      plt.savefig(os.path.join(self.output_dir, image_name))
-      plt.close()
-    else:
-      plt.show()
 
   # --------------------------------------------------------------- evaluation
 
@@ -319,7 +313,9 @@ class RLTuner:
     """Composes `num_compositions` melodies and counts rule adherence.
 
     Sampling follows Magenta (softmax of the policy's scores, no exploration);
-    the statistics follow `semantics` and the run's key.
+    the statistics follow `semantics` and the run's key. For another config than
+    basic_rnn they count the compositions' melody events (repeat labels resolved), with
+    pitches outside MIDI 48-83 (mono_rnn) folded into it by octaves.
 
     Args:
       num_compositions: how many compositions to generate.
@@ -346,11 +342,14 @@ class RLTuner:
     if num_compositions < 1:
       raise ValueError('num_compositions must be >= 1, got %r' % (num_compositions,))
     self._ensure_models()
-    _, notes = sampling.generate_compositions(
+    priming, notes = sampling.generate_compositions(
         self._policy, num_compositions, num_notes=self.num_notes_in_melody,
         priming_mode='random_note', policy='sample', seed=int(np.random.randint(2**31)),
         semantics=self.semantics)
+    from rl_tuner.evaluate import scoring  # pylint: disable=g-import-not-at-top
     from rl_tuner.music import statistics  # pylint: disable=g-import-not-at-top
+    # Another config's classes: the statistics read its decoded events in the 38 classes.
+    notes = scoring.rule_layout_notes(self._policy, priming, notes)
     return statistics.magenta_stat_dict(notes, key=run_key, semantics=self.semantics)
 
   # ------------------------------------------------------------- checkpoints
@@ -371,18 +370,7 @@ class RLTuner:
     target = os.path.join(directory, '%s-%d' % (name, self.env_steps))
     if os.path.abspath(target) == os.path.abspath(self.output_dir):
       raise ValueError('save_model: %s is the run dir itself' % target)
-    tmp = target + '.tmp'
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for entry in (layout.CONFIG_FILE, layout.POLICY_DIR, layout.CHECKPOINTS_DIR,
-                  layout.NOTE_RNN_EXPORT_DIR):
-      src = os.path.join(self.output_dir, entry)
-      if os.path.isdir(src):
-        shutil.copytree(src, os.path.join(tmp, entry))
-      elif os.path.isfile(src):
-        shutil.copy2(src, os.path.join(tmp, entry))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
+    saved_runs.copy_run(self.output_dir, target)
     return target
 
   def restore_from_directory(self, directory: Optional[str] = None,
@@ -418,15 +406,5 @@ class RLTuner:
     self.env_steps = int(match.group('step')) if match else self.env_steps
     # Training continues from the restored model: its checkpoints become the run's.
     if os.path.abspath(run_dir) != os.path.abspath(self.output_dir):
-      own = os.path.join(self.output_dir, layout.CHECKPOINTS_DIR)
-      shutil.rmtree(own, ignore_errors=True)
-      if os.path.isdir(os.path.join(run_dir, layout.CHECKPOINTS_DIR)):
-        shutil.copytree(os.path.join(run_dir, layout.CHECKPOINTS_DIR), own)
-      for entry in (layout.CONFIG_FILE, layout.POLICY_DIR):
-        dst = os.path.join(self.output_dir, entry)
-        if os.path.isdir(dst):
-          shutil.rmtree(dst)
-        src = os.path.join(run_dir, entry)
-        if os.path.lexists(src):
-          (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst)
+      saved_runs.adopt_run(run_dir, self.output_dir)
     return run_dir

@@ -5,9 +5,13 @@ and attention_rnn 40 with two repeat labels); the music-theory rules and statist
 ``rl_tuner.music`` read the basic 38-class indices (0 hold, 1 note-off, k >= 2 = MIDI k + 46).
 Everything that crosses between the two goes through here:
 
-* ``rule_classes(model, classes)``: the model's classes [B, T] -> Magenta melody events
-  (repeat labels resolved against the events before them, ``model.events_from_classes``)
-  -> 38-class indices. Pitches outside MIDI 48-83 (only mono_rnn can play them) are folded
+* ``rule_classes(model, classes, history)``: the model's classes [B, T] -> Magenta melody
+  events (repeat labels resolved against ``history`` [B, H], the events before, and each
+  other: ``model.events_from_classes``) -> 38-class indices. A repeat label means the event
+  16 / 32 steps back in the whole sequence, primer included, so callers pass the primer's
+  events as ``history`` (or the whole prefix, as ``composition_events`` does); the RL
+  collector decodes in its graph instead (``rl.collect.Episodes.events``, from the prior's
+  state) and hands the events to ``events_to_rule_classes``. Pitches outside MIDI 48-83 (only mono_rnn can play them) are folded
   by whole octaves into 48-83. That keeps the pitch class exactly, so "in key", the tonic
   (the key's tonic in the octave of MIDI 60-71) and every pitch-class rule are exact; the
   approximation is in intervals across the fold (a step from 47 to 48 reads as an upward

@@ -9,12 +9,16 @@ and the episodes go into a tf-agents replay buffer as whole-episode items
 [T+1] (FIRST, MID..., LAST). `CompositionEnv` + `LogPRewardWrapper` give the
 same rewards for the same actions (tested).
 
+For other configs than basic_rnn the graph also returns the notes' melody events
+(`Episodes.events`), read from the frozen prior's state: its event history starts with the
+whole primer, so repeat labels decode against it as Magenta's lookback decoder does.
+
 The random draws (priming, exploration, sampling) come from a
 `tf.random.Generator` whose state is checkpointed with the run.
 """
 
 import math
-from typing import Dict, Optional
+from typing import Dict, NamedTuple, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -58,6 +62,24 @@ def episode_step_types(num_notes: int):
   return step, next_step, discount
 
 
+class Episodes(NamedTuple):
+  """A batch of collected episodes.
+
+  Attributes:
+    notes: int32 [B, T+1] o_0 then the actions, in the model's classes.
+    log_probs: float32 [B, T+1, C] the prior's log-probabilities after each o_t.
+    rows: int32 [B] the primer row of each episode (0 for random_note priming).
+    events: int32 [B, T+1] the notes' melody events (-2 hold, -1 note-off, MIDI pitch)
+      for other configs than basic_rnn, repeat labels resolved against the whole primer
+      (what Magenta's lookback decoder does); None for basic_rnn (notes are the rules'
+      classes).
+  """
+  notes: np.ndarray
+  log_probs: np.ndarray
+  rows: np.ndarray
+  events: Optional[np.ndarray]
+
+
 class EpisodeCollector:
   """Generates batches of episodes with the current policy network and the prior.
 
@@ -86,7 +108,8 @@ class EpisodeCollector:
     # a 38-class pitch (MIDI 48-83) and maps it to the model's class through this table.
     self._num_classes = encodings.num_classes(q_network)
     self._priming_table = None
-    if not encodings.is_rule_layout(q_network):
+    self._decodes = not encodings.is_rule_layout(q_network)
+    if self._decodes:
       self._priming_table = tf.constant(encodings.model_classes(
           q_network, np.arange(encoding.NUM_CLASSES)[:, None])[:, 0])
     self.generator = tf.random.Generator.from_seed(seed)
@@ -120,7 +143,8 @@ class EpisodeCollector:
     return tf.where(explore, random_actions, greedy)
 
   def _act_graph(self, env_steps):
-    """env_steps int64 [] -> notes int32 [B, T+1], prior log-probs [B, T+1, 38], rows [B]."""
+    """env_steps int64 [] -> notes int32 [B, T+1], prior log-probs [B, T+1, C], rows [B]
+    and, for other configs than basic_rnn, the notes' melody events int32 [B, T+1]."""
     rows, note = self._first_notes()
     if self._num_primers:
       q_state = self._q.primed_state(rows)
@@ -132,29 +156,42 @@ class EpisodeCollector:
       one_hot = tf.one_hot(note, self._num_classes)
       scores, q_state = self._q.step(one_hot, q_state)
       prior_logits, p_state = self._prior.step(one_hot, p_state)
-      return scores, tf.nn.log_softmax(prior_logits, axis=-1), q_state, p_state
+      # The prior's state holds the whole history (primer included): its newest event is
+      # the note decoded as Magenta's encoder decodes it.
+      event = (self._prior.newest_event(one_hot, p_state) if self._decodes
+               else tf.zeros_like(note))
+      return scores, tf.nn.log_softmax(prior_logits, axis=-1), q_state, p_state, event
 
-    def body(t, note, q_state, p_state, notes, log_probs):
-      scores, prior_log_probs, q_state, p_state = observe(note, q_state, p_state)
+    def body(t, note, q_state, p_state, notes, log_probs, events):
+      scores, prior_log_probs, q_state, p_state, event = observe(note, q_state, p_state)
       if self._add_prior:
         scores = step_models.g_logits(scores, prior_log_probs)
       note = self._choose(scores, env_steps + tf.cast(t, tf.int64) * self._num_envs)
       return (t + 1, note, q_state, p_state, notes.write(t + 1, note),
-              log_probs.write(t, prior_log_probs))
+              log_probs.write(t, prior_log_probs), events.write(t, event))
 
-    notes = tf.TensorArray(tf.int32, size=self._num_notes + 1).write(0, note)
-    log_probs = tf.TensorArray(tf.float32, size=self._num_notes + 1)
-    _, note, q_state, p_state, notes, log_probs = tf.while_loop(
+    size = self._num_notes + 1
+    notes = tf.TensorArray(tf.int32, size=size).write(0, note)
+    log_probs = tf.TensorArray(tf.float32, size=size)
+    events = tf.TensorArray(tf.int32, size=size)
+    _, note, q_state, p_state, notes, log_probs, events = tf.while_loop(
         lambda t, *_: t < self._num_notes, body,
-        (tf.constant(0), note, q_state, p_state, notes, log_probs))
-    _, last_log_probs, _, _ = observe(note, q_state, p_state)
+        (tf.constant(0), note, q_state, p_state, notes, log_probs, events))
+    _, last_log_probs, _, _, last_event = observe(note, q_state, p_state)
     log_probs = log_probs.write(self._num_notes, last_log_probs)
-    return (tf.transpose(notes.stack()), tf.transpose(log_probs.stack(), [1, 0, 2]), rows)
+    events = events.write(self._num_notes, last_event)
+    return (tf.transpose(notes.stack()), tf.transpose(log_probs.stack(), [1, 0, 2]), rows,
+            tf.transpose(events.stack()))
+
+  def collect_episodes(self, env_steps: int) -> Episodes:
+    """One batch of episodes (see `Episodes`)."""
+    notes, log_probs, rows, events = self._act(tf.constant(env_steps, tf.int64))
+    return Episodes(notes.numpy(), log_probs.numpy(), rows.numpy(),
+                    events.numpy() if self._decodes else None)
 
   def collect(self, env_steps: int):
-    """One batch of episodes: (notes int32 [B, T+1], log_probs f32 [B, T+1, 38], rows)."""
-    notes, log_probs, rows = self._act(tf.constant(env_steps, tf.int64))
-    return notes.numpy(), log_probs.numpy(), rows.numpy()
+    """One batch of episodes: (notes int32 [B, T+1], log_probs f32 [B, T+1, C], rows)."""
+    return tuple(self.collect_episodes(env_steps))[:3]
 
 
 def episodes_to_trajectory(notes: np.ndarray, log_probs: np.ndarray, rewards: np.ndarray,
@@ -191,17 +228,18 @@ def action_log_probs(notes: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
 
 def collect_rewards(notes: np.ndarray, log_probs: np.ndarray, *, key, semantics: str,
                     reward_mode: str, reward_scaler: float,
-                    model=None, **rule_settings) -> Dict[str, np.ndarray]:
+                    events: Optional[np.ndarray] = None, **rule_settings
+                    ) -> Dict[str, np.ndarray]:
   """`environment.episode_rewards` for collected episodes (notes [B, T+1]).
 
   `rule_settings`: `reward_weights`, `add_log_p`, `chords` (see episode_rewards). For a
-  `model` of another config than basic_rnn the notes are its classes: the rules see them
-  decoded to melody events (repeat labels resolved from the episode start) and mapped to
-  their 38 indices (`rl_tuner.policy.encodings`); log p stays the model's.
+  model of another config than basic_rnn the notes are its classes: pass the episodes'
+  melody `events` [B, T+1] (`Episodes.events`, decoded in the collection graph) and the
+  rules see them in their 38 indices (`rl_tuner.policy.encodings`); log p stays the model's.
   """
   log_p = action_log_probs(notes, log_probs)
-  if model is not None and not encodings.is_rule_layout(model):
-    notes = encodings.rule_classes(model, notes)
+  if events is not None:
+    notes = encodings.events_to_rule_classes(events)
   return environment.episode_rewards(
       notes[:, 1:], log_p, key=key, semantics=semantics,
       reward_mode=reward_mode, reward_scaler=reward_scaler, num_notes=notes.shape[1] - 1,

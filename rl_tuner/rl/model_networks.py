@@ -113,6 +113,11 @@ class ModelQNetwork(network.Network):
   def first_observations(self, primer_rows):
     return tf.gather(self._primers[:, -1], primer_rows)
 
+  def newest_event(self, inputs, state):
+    """The melody event int32 [B] of the one-hot [B, C] that ``step`` just fed (``state`` =
+    its returned state); repeat labels see the primer events ``primed_state`` fed."""
+    return self._model.newest_event(tf.argmax(inputs, axis=-1, output_type=tf.int32), state)
+
   def step(self, inputs, state):
     """One step on a one-hot [B, C]: (values [B, C], new state)."""
     return self._model.step_classes(tf.argmax(inputs, axis=-1, output_type=tf.int32), state)

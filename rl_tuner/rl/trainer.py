@@ -154,11 +154,12 @@ class Tuner(collect.RunSettings):
   def collect_round(self) -> Dict[str, np.ndarray]:
     """One batch of episodes into the replay buffer; returns its reward arrays [B, T]."""
     c = self.config
-    notes, log_probs, rows = self.collector.collect(int(self.env_steps.numpy()))
+    notes, log_probs, rows, events = self.collector.collect_episodes(
+        int(self.env_steps.numpy()))
     rewards = collect.collect_rewards(
         notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
         reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
-        add_log_p=c.reward_adds_log_p, chords=self.chords, model=self.prior_model)
+        add_log_p=c.reward_adds_log_p, chords=self.chords, events=events)
     collect.check_finite_rewards(rewards, int(self.env_steps.numpy()))
     self.replay.add_batch(collect.episodes_to_trajectory(
         notes, log_probs, rewards['total'], rows if self.primers is not None else None,

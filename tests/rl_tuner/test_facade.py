@@ -54,7 +54,10 @@ def test_magenta_stat_dict_counts_by_hand():
 
 def test_rejects_what_it_cannot_honour(tmp_path):
   with pytest.raises(ValueError, match='num_actions'):
-    rl_tuner.RLTuner(str(tmp_path), num_actions=40, initialize_immediately=False)
+    rl_tuner.RLTuner(str(tmp_path), num_actions=39, initialize_immediately=False)
+  with pytest.raises(ValueError, match="num_actions=40 but the checkpoint's basic_rnn has 38"):
+    rl_tuner.RLTuner(str(tmp_path), num_actions=40)  # lookback's size, the shipped basic model
+  assert rl_tuner.RLTuner(str(tmp_path), input_size=38, num_actions=38).num_actions == 38
   hparams = rl_tuner.default_dqn_hparams()
   hparams.store_every_nth = 2
   with pytest.raises(ValueError, match='store_every_nth'):
