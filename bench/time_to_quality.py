@@ -321,38 +321,6 @@ def run_ours_worker(args, emit) -> dict:
       'peak_rss_mib': round(peak_rss_mib(), 1)})
 
 
-def run_goal_worker(args, emit) -> dict:
-  """One run of a shipped config against the whole goal, in this process (bench/ttq_goal.py)."""
-  import note_rnn  # pylint: disable=g-import-not-at-top
-  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
-  load_start = ttq_goal.load_average()
-  config = ttq_goal.build_config(args.flagfile, seed=args.seed, max_steps=args.max_steps,
-                                 output_dir=os.path.join(args.worker_out_dir, 'run'))
-  if args.note_rnn:
-    config.note_rnn_checkpoint = args.note_rnn
-  prior = note_rnn.load(note_rnn_location(config.note_rnn_checkpoint))
-  judge = ttq_goal.GoalJudge(config, prior, num_compositions=args.num_compositions,
-                             seed=args.seed + 7919)
-  label = ttq_goal.config_label(args.flagfile)
-  checker = Checker(judge=judge, record_extra={
-      'goal': 'stay_music', 'config': label,
-      'note_rnn_mean_log_p': round(judge.note_rnn['mean_log_p'], 4)},
-                    max_steps=config.num_steps, seed=args.seed, run_to_cap=args.run_to_cap,
-                    emit=emit, out_dir=args.worker_out_dir)
-  t0 = time.perf_counter()
-  trainer.train_eval(config, on_check=checker, check_every=args.check_every)
-  wall = time.perf_counter() - t0
-  criteria = list(ttq_goal.goal_criteria(judge.target_kl))
-  return ttq_goal.summarise(label, checker.checks, criteria, quality_bar, extra={
-      'flagfile': os.path.relpath(args.flagfile, REPO), 'seed': args.seed,
-      'algorithm': config.canonical_algorithm, 'num_steps_cap': config.num_steps,
-      'target_kl_per_note': judge.target_kl, 'criteria': criteria,
-      'note_rnn_mean_log_p': round(judge.note_rnn['mean_log_p'], 4),
-      'note_rnn_distinct_8grams': judge.note_rnn['distinct_8grams'],
-      'wall_seconds_train_eval': round(wall, 3), 'peak_rss_mib': round(peak_rss_mib(), 1),
-      'load_average_start': load_start})
-
-
 def summarise(side, checks, extra) -> dict:
   ttq = quality_bar.time_to_quality(checks)
   closest = quality_bar.closest_check(checks)
@@ -458,28 +426,6 @@ def spawn_worker(cmd, emit, what) -> dict:
   return run
 
 
-def main_goal(args, work_dir, emit) -> None:
-  """--goal=stay_music: every config of --configs in turn, ours only, then one summary line."""
-  runs = []
-  for flagfile in args.flagfiles:
-    label = ttq_goal.config_label(flagfile)
-    for r in range(args.repeats):
-      seed = args.seed + r
-      out_dir = os.path.join(work_dir, '%s_%d' % (label, r))
-      os.makedirs(out_dir, exist_ok=True)
-      cmd = [sys.executable, os.path.abspath(__file__), '--worker=ours', '--goal=stay_music',
-             '--worker_out_dir=' + out_dir, '--flagfile=' + flagfile,
-             '--check_every=%d' % args.check_every,
-             '--num_compositions=%d' % args.num_compositions, '--seed=%d' % seed]
-      for flag in ('max_steps', 'note_rnn'):
-        if getattr(args, flag):
-          cmd.append('--%s=%s' % (flag, getattr(args, flag)))
-      if args.run_to_cap:
-        cmd.append('--run_to_cap')
-      runs.append(spawn_worker(cmd, emit, '%s (repeat %d)' % (label, r)))
-  emit(ttq_goal.final_summary(runs, args, note_rnn_location(args.note_rnn)))
-
-
 def main(argv=None):
   args = parse_args(argv)
   lines_out = open(args.json_out, 'a') if args.json_out else None
@@ -492,13 +438,14 @@ def main(argv=None):
       lines_out.flush()
 
   if args.worker == 'ours':
-    emit((run_goal_worker if args.goal == 'stay_music' else run_ours_worker)(args, emit))
+    emit(ttq_goal.run_worker(args, emit, sys.modules[__name__])
+         if args.goal == 'stay_music' else run_ours_worker(args, emit))
     return
 
   work_dir = args.work_dir or tempfile.mkdtemp(prefix='ttq_')
   os.makedirs(work_dir, exist_ok=True)
   if args.goal == 'stay_music':
-    main_goal(args, work_dir, emit)
+    ttq_goal.main(args, work_dir, emit, sys.modules[__name__])
     return
   note_rnn_path = note_rnn_location(
       args.note_rnn or build_config(args.flagfile, {}).note_rnn_checkpoint)

@@ -19,6 +19,7 @@ carries the load average, since the 2-core machine is shared.
 """
 
 import os
+import sys
 import time
 
 
@@ -175,3 +176,62 @@ def final_summary(runs, args, note_rnn_path) -> dict:
           'note_rnn': note_rnn_path or 'shipped (note_rnn/pretrained/rl_tuner_default)',
           'note_rnn_mean_log_p': runs[0].get('note_rnn_mean_log_p') if runs else None,
           'load_average_end': load_average(), 'runs': rows}
+
+
+# ------------------------------------------------------------ run and orchestrate
+# `harness` is bench/time_to_quality.py itself (its clock, Checker and worker spawning).
+
+
+def run_worker(args, emit, harness) -> dict:
+  """One run of a shipped config against the whole goal, in this process."""
+  import note_rnn  # pylint: disable=g-import-not-at-top
+  from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
+  load_start = load_average()
+  config = build_config(args.flagfile, seed=args.seed, max_steps=args.max_steps,
+                        output_dir=os.path.join(args.worker_out_dir, 'run'))
+  if args.note_rnn:
+    config.note_rnn_checkpoint = args.note_rnn
+  prior = note_rnn.load(harness.note_rnn_location(config.note_rnn_checkpoint))
+  judge = GoalJudge(config, prior, num_compositions=args.num_compositions,
+                    seed=args.seed + 7919)
+  label = config_label(args.flagfile)
+  note_rnn_log_p = round(judge.note_rnn['mean_log_p'], 4)
+  checker = harness.Checker(
+      judge=judge, record_extra={'goal': 'stay_music', 'config': label,
+                                 'note_rnn_mean_log_p': note_rnn_log_p},
+      max_steps=config.num_steps, seed=args.seed, run_to_cap=args.run_to_cap, emit=emit,
+      out_dir=args.worker_out_dir)
+  t0 = time.perf_counter()
+  trainer.train_eval(config, on_check=checker, check_every=args.check_every)
+  wall = time.perf_counter() - t0
+  criteria = list(goal_criteria(judge.target_kl))
+  return summarise(label, checker.checks, criteria, harness.quality_bar, extra={
+      'flagfile': os.path.relpath(args.flagfile, harness.REPO), 'seed': args.seed,
+      'algorithm': config.canonical_algorithm, 'num_steps_cap': config.num_steps,
+      'target_kl_per_note': judge.target_kl, 'criteria': criteria,
+      'note_rnn_mean_log_p': note_rnn_log_p,
+      'note_rnn_distinct_8grams': judge.note_rnn['distinct_8grams'],
+      'wall_seconds_train_eval': round(wall, 3),
+      'peak_rss_mib': round(harness.peak_rss_mib(), 1), 'load_average_start': load_start})
+
+
+def main(args, work_dir, emit, harness) -> None:
+  """Every config of --configs in turn (a subprocess each), then one summary line."""
+  runs = []
+  for flagfile in args.flagfiles:
+    label = config_label(flagfile)
+    for r in range(args.repeats):
+      seed = args.seed + r
+      out_dir = os.path.join(work_dir, '%s_%d' % (label, r))
+      os.makedirs(out_dir, exist_ok=True)
+      cmd = [sys.executable, os.path.abspath(harness.__file__), '--worker=ours',
+             '--goal=stay_music', '--worker_out_dir=' + out_dir, '--flagfile=' + flagfile,
+             '--check_every=%d' % args.check_every,
+             '--num_compositions=%d' % args.num_compositions, '--seed=%d' % seed]
+      for flag in ('max_steps', 'note_rnn'):
+        if getattr(args, flag):
+          cmd.append('--%s=%s' % (flag, getattr(args, flag)))
+      if args.run_to_cap:
+        cmd.append('--run_to_cap')
+      runs.append(harness.spawn_worker(cmd, emit, '%s (repeat %d)' % (label, r)))
+  emit(final_summary(runs, args, harness.note_rnn_location(args.note_rnn)))
