@@ -2,6 +2,12 @@
 
   .venv/bin/python bench/time_to_quality.py                       # ours, configs/q_fast.cfg
   nice .venv/bin/python bench/time_to_quality.py --baseline --repeats=3
+  nice .venv/bin/python bench/time_to_quality.py --goal=stay_music \
+      --configs=q_fast,psi_fast,g_fast,ppo --json_out=bench/results/FILE.jsonl
+
+`--goal=stay_music` (issues 13 and 15) times ours alone on the shipped configs as they
+are, against issue 13's whole goal in `corrected` statistics; see bench/ttq_goal.py.
+The rest of this docstring is the default, `--goal=legacy_bar`.
 
 Issue 7. Both sides optimise the same objective (lambda 1.0, gamma 0.95,
 music_theory_all, random_note priming, 32 notes, legacy rewards, the same Note
@@ -47,15 +53,15 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
-def _load_quality_bar():
-  spec = importlib.util.spec_from_file_location('quality_bar',
-                                                os.path.join(HERE, 'quality_bar.py'))
+def _load_bench_module(name):
+  spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, name + '.py'))
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
 
 
-quality_bar = _load_quality_bar()
+quality_bar = _load_bench_module('quality_bar')
+ttq_goal = _load_bench_module('ttq_goal')
 
 SHARED = os.path.join(os.path.dirname(REPO), 'shared')
 BASELINE_PYTHON = os.path.join(REPO, '.venv-baseline', 'bin', 'python')
@@ -73,6 +79,8 @@ FORCED = {
 }
 EVAL_SEMANTICS = 'legacy'
 EVAL_POLICY = 'sample'
+GOALS = ('legacy_bar', 'stay_music')
+LEGACY_MAX_STEPS = 400000
 
 
 def default_flagfile() -> str:
@@ -89,8 +97,16 @@ def parse_args(argv):
                  help='Env steps between checks of ours.')
   p.add_argument('--baseline_check_every', type=int, default=10000,
                  help='Env steps between checks of the original (its output_every_nth).')
-  p.add_argument('--max_steps', type=int, default=400000,
-                 help='Cap on env steps of ours.')
+  p.add_argument('--goal', choices=GOALS, default='legacy_bar',
+                 help='legacy_bar: the shared objective and the bar of bench/quality_bar.py '
+                      '(side by side with the original); stay_music: ours on its shipped '
+                      '--configs against issue 13\'s whole goal (bench/ttq_goal.py).')
+  p.add_argument('--configs', default='q_fast,psi_fast,g_fast,ppo',
+                 help='--goal=stay_music: comma-separated configs/ names or flagfiles, '
+                      'timed in turn.')
+  p.add_argument('--max_steps', type=int, default=None,
+                 help='Cap on env steps of ours (legacy_bar: 400,000; stay_music: each '
+                      'config\'s own --num_steps).')
   p.add_argument('--baseline_max_steps', type=int, default=400000,
                  help='Cap on env steps of the original.')
   p.add_argument('--num_compositions', type=int, default=quality_bar.DEFAULT_NUM_COMPOSITIONS,
@@ -114,8 +130,23 @@ def parse_args(argv):
   args = p.parse_args(argv)
   for name in ('check_every', 'baseline_check_every', 'max_steps', 'baseline_max_steps',
                'num_compositions', 'repeats'):
-    if getattr(args, name) < 1:
+    if getattr(args, name) is not None and getattr(args, name) < 1:
       p.error('--%s must be >= 1' % name)
+  if args.goal == 'stay_music' and args.worker:
+    return args  # the parent gave one resolved --flagfile
+  if args.goal == 'stay_music':
+    if args.baseline or args.baseline_only or args.flagfile:
+      p.error('--goal=stay_music times ours on --configs alone (no --baseline, --flagfile)')
+    try:
+      args.flagfiles = [ttq_goal.resolve_flagfile(REPO, name)
+                        for name in args.configs.split(',') if name]
+    except FileNotFoundError as e:
+      p.error('--configs: %s does not exist' % e)
+    if not args.flagfiles:
+      p.error('--configs: no config given')
+    return args
+  if args.max_steps is None:
+    args.max_steps = LEGACY_MAX_STEPS
   if args.flagfile is None:
     args.flagfile = default_flagfile()
   if not os.path.isfile(args.flagfile):
@@ -146,15 +177,15 @@ def build_config(flagfile: str, overrides: dict):
 
 
 class Checker:
-  """The on_check hook: pauses the training clock and judges the bar."""
+  """The on_check hook: pauses the training clock and asks `judge` whether the check passes.
 
-  def __init__(self, *, prior, note_rnn_log_p, note_rnn_distinct_8grams, check_every,
-               num_compositions, max_steps, seed, run_to_cap, emit, out_dir):
-    self.prior = prior
-    self.note_rnn_log_p = note_rnn_log_p
-    self.note_rnn_distinct_8grams = note_rnn_distinct_8grams
-    self.check_every = check_every
-    self.num_compositions = num_compositions
+  `judge(step_model, seed, save_to)` returns (figures, failed criteria, eval seconds);
+  `record_extra` is added to every check line.
+  """
+
+  def __init__(self, *, judge, record_extra, max_steps, seed, run_to_cap, emit, out_dir):
+    self.judge = judge
+    self.record_extra = record_extra
     self.max_steps = max_steps
     self.seed = seed
     self.run_to_cap = run_to_cap
@@ -181,27 +212,41 @@ class Checker:
       self.cpu_paused += time.process_time() - cpu_entered
 
   def _check(self, env_steps, step_model, entered, cpu_entered):
-    figures, eval_seconds = evaluate_step_model(
-        step_model, self.prior, num_compositions=self.num_compositions,
-        seed=self.seed * 1000 + len(self.checks),
-        save_to=(os.path.join(self.out_dir, 'check_%d.npz' % env_steps)
-                 if self.out_dir else None))
-    failed = quality_bar.failed_criteria(figures, self.note_rnn_log_p,
-                                         self.note_rnn_distinct_8grams)
+    figures, failed, eval_seconds = self.judge(
+        step_model, self.seed * 1000 + len(self.checks),
+        os.path.join(self.out_dir, 'check_%d.npz' % env_steps) if self.out_dir else None)
     record = {'side': 'ours', 'check': len(self.checks), 'steps': env_steps,
               'train_seconds': round(self.training_seconds(entered), 3),
               'train_cpu_seconds': round(cpu_entered - self.cpu_start - self.cpu_paused, 3),
               'eval_seconds': round(eval_seconds, 3), 'passed': not failed,
-              'failed': failed,
-              'figures': {k: figures[k] for k in quality_bar.BAR_KEYS + ('mean_log_p',)
-                          + quality_bar.DIVERSITY_KEYS},
-              'note_rnn_log_p': round(self.note_rnn_log_p, 4),
-              'note_rnn_distinct_8grams': self.note_rnn_distinct_8grams,
-              'peak_rss_mib': round(peak_rss_mib(), 1)}
+              'failed': failed, 'figures': figures}
+    record.update(self.record_extra)
+    record.update(peak_rss_mib=round(peak_rss_mib(), 1),
+                  load_average=ttq_goal.load_average())
     self.checks.append(record)
     self.emit(record)
     held = quality_bar.time_to_quality(self.checks)
     return bool((held is not None and not self.run_to_cap) or env_steps >= self.max_steps)
+
+
+class LegacyBarJudge:
+  """The bar of bench/quality_bar.py on `legacy` statistics (the side-by-side objective)."""
+
+  def __init__(self, prior, *, note_rnn_log_p, note_rnn_distinct_8grams, num_compositions):
+    self.prior = prior
+    self.note_rnn_log_p = note_rnn_log_p
+    self.note_rnn_distinct_8grams = note_rnn_distinct_8grams
+    self.num_compositions = num_compositions
+
+  def __call__(self, step_model, seed, save_to=None):
+    figures, eval_seconds = evaluate_step_model(
+        step_model, self.prior, num_compositions=self.num_compositions, seed=seed,
+        save_to=save_to)
+    failed = quality_bar.failed_criteria(figures, self.note_rnn_log_p,
+                                         self.note_rnn_distinct_8grams)
+    figures = {k: figures[k] for k in quality_bar.BAR_KEYS + ('mean_log_p',)
+               + quality_bar.DIVERSITY_KEYS}
+    return figures, failed, eval_seconds
 
 
 def evaluate_step_model(step_model, prior, *, num_compositions, seed, save_to=None):
@@ -260,11 +305,13 @@ def run_ours_worker(args, emit) -> dict:
   prior = note_rnn.load(note_rnn_location(config.note_rnn_checkpoint))
   reference, reference_8grams = note_rnn_reference(prior, args.num_compositions,
                                                    seed=args.seed + 7919)
-  checker = Checker(prior=prior, note_rnn_log_p=reference,
-                    note_rnn_distinct_8grams=reference_8grams, check_every=args.check_every,
-                    num_compositions=args.num_compositions, max_steps=args.max_steps,
-                    seed=args.seed, run_to_cap=args.run_to_cap, emit=emit,
-                    out_dir=args.worker_out_dir)
+  judge = LegacyBarJudge(prior, note_rnn_log_p=reference,
+                         note_rnn_distinct_8grams=reference_8grams,
+                         num_compositions=args.num_compositions)
+  checker = Checker(judge=judge, record_extra={
+      'note_rnn_log_p': round(reference, 4), 'note_rnn_distinct_8grams': reference_8grams},
+                    max_steps=args.max_steps, seed=args.seed, run_to_cap=args.run_to_cap,
+                    emit=emit, out_dir=args.worker_out_dir)
   t0 = time.perf_counter()
   trainer.train_eval(config, on_check=checker, check_every=args.check_every)
   wall = time.perf_counter() - t0
@@ -363,6 +410,22 @@ def median_or_none(values):
   return statistics.median(values) if values else None
 
 
+def spawn_worker(cmd, emit, what) -> dict:
+  """Runs a `--worker` subprocess, emits its lines, returns its run line."""
+  proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+  run = None
+  for line in proc.stdout:
+    if not line.startswith('{'):
+      continue
+    record = json.loads(line)
+    if record.get('run'):
+      run = record
+    emit(record)
+  if proc.wait() != 0 or run is None:
+    raise SystemExit('%s failed with exit %s' % (what, proc.returncode))
+  return run
+
+
 def main(argv=None):
   args = parse_args(argv)
   lines_out = open(args.json_out, 'a') if args.json_out else None
@@ -375,11 +438,15 @@ def main(argv=None):
       lines_out.flush()
 
   if args.worker == 'ours':
-    emit(run_ours_worker(args, emit))
+    emit(ttq_goal.run_worker(args, emit, sys.modules[__name__])
+         if args.goal == 'stay_music' else run_ours_worker(args, emit))
     return
 
   work_dir = args.work_dir or tempfile.mkdtemp(prefix='ttq_')
   os.makedirs(work_dir, exist_ok=True)
+  if args.goal == 'stay_music':
+    ttq_goal.main(args, work_dir, emit, sys.modules[__name__])
+    return
   note_rnn_path = note_rnn_location(
       args.note_rnn or build_config(args.flagfile, {}).note_rnn_checkpoint)
   ours_runs, base_runs = [], []
@@ -399,17 +466,7 @@ def main(argv=None):
         cmd.append('--note_rnn=' + args.note_rnn)
       if args.run_to_cap:
         cmd.append('--run_to_cap')
-      proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
-      run = None
-      for line in proc.stdout:
-        if not line.startswith('{'):
-          continue
-        record = json.loads(line)
-        if record.get('run'):
-          run = record
-        emit(record)
-      if proc.wait() != 0 or run is None:
-        raise SystemExit('ours (repeat %d) failed with exit %s' % (r, proc.returncode))
+      run = spawn_worker(cmd, emit, 'ours (repeat %d)' % r)
       ours_runs.append(run)
     if args.baseline or args.baseline_only:
       comp_dir = os.path.join(work_dir, 'baseline_%d' % r)

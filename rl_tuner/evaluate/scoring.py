@@ -17,6 +17,7 @@ from pipelines import encoding
 from rl_tuner.evaluate import sampling
 from rl_tuner.music import chords as chords_lib
 from rl_tuner.music import diversity
+from rl_tuner.music import goal
 from rl_tuner.music import rule_api
 from rl_tuner.policy import encodings
 from rl_tuner.music import rules
@@ -237,7 +238,7 @@ def add_figures_vs_note_rnn(entry: Dict[str, Any], notes: np.ndarray,
 
   ``distinct_8grams_ratio`` and the JS distances compare with the Note RNN's
   compositions of the same evaluation; ``collapse_warnings`` lists the goal's floors
-  a tuned model misses (``diversity.collapse_warnings``; never the Note RNN's).
+  a tuned model misses (``goal.collapse_warnings``; never the Note RNN's).
   """
   events = encoding.index_to_event(notes)
   reference = encoding.index_to_event(note_rnn_notes)
@@ -246,7 +247,7 @@ def add_figures_vs_note_rnn(entry: Dict[str, Any], notes: np.ndarray,
   entry['js_note_lengths'] = _jsonable(diversity.js_note_lengths(events, reference))
   entry['js_intervals'] = _jsonable(diversity.js_intervals(events, reference))
   entry['js_pitch_classes'] = _jsonable(diversity.js_pitch_classes(events, reference))
-  entry[COLLAPSE_WARNINGS] = diversity.collapse_warnings(entry, is_note_rnn=is_note_rnn)
+  entry[COLLAPSE_WARNINGS] = goal.collapse_warnings(entry, is_note_rnn=is_note_rnn)
 
 
 def _jsonable(value):

@@ -8,8 +8,10 @@ of new notes. These figures measure that, as pure numpy over a batch:
   number of distinct 4- and 8-event windows (holds and note-offs included);
 * realism: Jensen–Shannon distances between histograms of note lengths, intervals and
   pitch classes of two sets of melodies (a tuned model and the untuned Note RNN);
-* the policy's exact entropy and KL(π ‖ Note RNN) per sampled step;
-* `collapse_warnings`: the figures that miss issue 13's floors.
+* the policy's exact entropy and KL(π ‖ Note RNN) per sampled step.
+
+The goal's floors and ceilings on these figures, and the collapse warnings, live in
+`rl_tuner.music.goal`.
 
 Compositions are class indices [N, T] (0 = hold, 1 = note-off, k >= 2 = MIDI k + 46,
 the priming event excluded) for the window counts. The histograms read Magenta melody
@@ -17,7 +19,7 @@ events [N, T] (−2 = no event, −1 = note-off, MIDI pitch), so they serve both
 for class indices call `pipelines.encoding.index_to_event(notes)` first.
 """
 
-from typing import Dict, List, Mapping
+from typing import Dict
 
 import numpy as np
 
@@ -27,13 +29,6 @@ NGRAM_COMPOSITIONS = 5000  # distinct windows are counted over the first 5,000 r
 MAX_NOTE_LENGTH = 16  # note-length bins 1 .. 16 steps; longer notes fall in 16
 MAX_INTERVAL = 12  # interval bins -12 .. +12 semitones; wider ones are clipped
 NUM_PITCH_CLASSES = 12
-
-# Issue 13's goal: a tuned model beyond one of these is flagged (the Note RNN never).
-MAX_TOP_COMPOSITION_SHARE = 0.002
-MIN_DISTINCT_8GRAMS_RATIO = 0.5
-MAX_JS_NOTE_LENGTHS = 0.47
-MAX_JS_INTERVALS = 0.25
-MAX_NOTES_IN_REPEATED_MOTIF = 0.02
 
 
 def _as_rows(compositions) -> np.ndarray:
@@ -248,46 +243,6 @@ def entropy_per_note(log_probs) -> float:
 def kl_to_note_rnn_per_note(policy_log_probs, note_rnn_log_probs) -> float:
   """The mean of `kl_per_step` over the sampled steps."""
   return float(kl_per_step(policy_log_probs, note_rnn_log_probs).mean())
-
-
-# (metrics key, ceiling or floor, is a ceiling, how it is shown)
-_GOAL = (
-    ('top_composition_share', MAX_TOP_COMPOSITION_SHARE, True, 'percent'),
-    ('distinct_8grams_ratio', MIN_DISTINCT_8GRAMS_RATIO, False, 'plain'),
-    ('js_note_lengths', MAX_JS_NOTE_LENGTHS, True, 'plain'),
-    ('js_intervals', MAX_JS_INTERVALS, True, 'plain'),
-    ('notes_in_repeated_motif', MAX_NOTES_IN_REPEATED_MOTIF, True, 'percent'),
-)
-
-
-def _shown(value: float, kind: str) -> str:
-  return '%.3g %%' % (100 * value) if kind == 'percent' else '%.3g' % value
-
-
-def collapse_warnings(entry: Mapping[str, float], *, is_note_rnn: bool) -> List[str]:
-  """The goal's diversity and realism floors (and the repeated-motif ceiling) missed.
-
-  Args:
-    entry: one model's figures (metrics.json keys); a missing figure is not judged,
-      an undefined one (None or NaN) is a miss.
-    is_note_rnn: the untuned Note RNN is the reference and is never flagged.
-
-  Returns:
-    One line per figure missed, e.g. 'top_composition_share 1.7 % > 0.2 %'.
-  """
-  if is_note_rnn:
-    return []
-  out = []
-  for name, bound, is_ceiling, kind in _GOAL:
-    if name not in entry:
-      continue
-    value = entry[name]
-    if value is None or not np.isfinite(value):
-      out.append('%s undefined' % name)
-    elif (value > bound) if is_ceiling else (value < bound):
-      out.append('%s %s %s %s' % (name, _shown(value, kind), '>' if is_ceiling else '<',
-                                  _shown(bound, kind)))
-  return out
 
 
 def diversity_figures(notes, note_rnn_notes, *, log_probs=None,

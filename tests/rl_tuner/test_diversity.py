@@ -140,22 +140,6 @@ def test_kl_to_note_rnn_per_note():
     dv.kl_to_note_rnn_per_note(prior, prior[:1])
 
 
-def test_collapse_warnings():
-  good = dict(top_composition_share=0.001, distinct_8grams_ratio=0.9, js_note_lengths=0.3,
-              js_intervals=0.2, notes_in_repeated_motif=0.001)
-  assert dv.collapse_warnings(good, is_note_rnn=False) == []
-  bad = dict(good, top_composition_share=0.017, distinct_8grams_ratio=0.22,
-             js_intervals=None)
-  assert dv.collapse_warnings(bad, is_note_rnn=False) == [
-      'top_composition_share 1.7 % > 0.2 %', 'distinct_8grams_ratio 0.22 < 0.5',
-      'js_intervals undefined']
-  assert dv.collapse_warnings(bad, is_note_rnn=True) == []
-  # A figure at its bound passes; a missing one is not judged.
-  edge = dict(js_note_lengths=0.47, notes_in_repeated_motif=0.021)
-  assert dv.collapse_warnings(edge, is_note_rnn=False) == [
-      'notes_in_repeated_motif 2.1 % > 2 %']
-
-
 def test_diversity_figures_of_the_note_rnn_against_itself():
   rows = np.array([[C4, H, D4, E4], [C4, H, D4, E4], [G4, OFF, H, C4]])
   lp = np.log(np.full((3, 4, 38), 1 / 38))

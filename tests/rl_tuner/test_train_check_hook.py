@@ -53,3 +53,18 @@ def test_live_policy_is_the_q_network_and_g_adds_the_prior(tmp_path):
   prior, _ = policy.prior.step(inputs, policy.prior.initial_state(1))
   np.testing.assert_allclose(logits.numpy(),
                              (q_values + tf.nn.log_softmax(prior)).numpy(), atol=1e-5)
+
+
+def test_ppo_runs_the_same_hook_on_its_actor(tmp_path):
+  calls = []
+
+  def on_check(env_steps, policy):
+    logits, _ = policy.step(tf.one_hot([14], 38), policy.initial_state(1))
+    assert logits.shape == (1, 38)
+    calls.append(env_steps)
+    return env_steps >= 64
+
+  result = trainer.train_eval(
+      _tiny_config(tmp_path, algorithm='ppo', ppo_epochs=1, ppo_minibatches=2),
+      log=lambda _: None, on_check=on_check, check_every=64)
+  assert calls == [0, 64] and result['env_steps'] == 64
