@@ -23,6 +23,7 @@ from rl_tuner.policy import step_models
 from rl_tuner.rl import environment
 from rl_tuner.rl import pg_trainer
 from rl_tuner.rl import trainer
+import rl_testlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN_CONFIGS = ('lookback_rnn', 'attention_rnn')
@@ -108,19 +109,23 @@ def test_tuning_run_per_config(models, tmp_path, algorithm, config):
 
 
 @pytest.mark.slow
-def test_resume_continues_the_actor_value_and_beta(models, tmp_path):
-  run_dir = str(tmp_path / 'ppo_att')
-  first = _config(models['attention_rnn'], run_dir, 'ppo', final_eval_compositions=0,
-                  num_midi_compositions=0)
-  trainer.train_eval(first, log=lambda _: None)
-  with open(os.path.join(run_dir, 'config.json')) as f:
+def test_kill_9_then_rerun_resumes_an_attention_run(models, tmp_path):
+  run_dir = tmp_path / 'ppo_att'
+  args = ['--flagfile=%s' % os.path.join(REPO, 'configs', 'ppo.cfg'), '--note_rnn_checkpoint=%s' % models['attention_rnn'],
+          '--output_dir=%s' % run_dir, '--num_steps=1024', '--num_parallel_envs=8',
+          '--num_notes=16', '--noxla', '--ppo_minibatches=2', '--checkpoint_every_n=128',
+          '--final_eval_compositions=0', '--num_midi_compositions=0']
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=REPO)
+  command = [os.path.join(REPO, '.venv', 'bin', 'python'),
+             os.path.join(REPO, 'bin', 'train_rl_tuner')] + args
+  assert rl_testlib.kill_after_new_checkpoints(command, run_dir / 'checkpoints', env) >= 1
+  out = _cli('train_rl_tuner', *args)
+  assert 'restored' in out.stdout + out.stderr
+  # 8 rounds of 8 episodes x 16 notes, 4 epochs x 2 minibatches each.
+  assert 'done: 1024 env steps, 64 gradient steps' in out.stdout
+  with open(run_dir / 'config.json') as f:
     assert json.load(f)['note_rnn']['layer_sizes'] == [32, 32]
-  logged = []
-  result = trainer.train_eval(_config(
-      models['attention_rnn'], run_dir, 'ppo', num_steps=512, final_eval_compositions=0,
-      num_midi_compositions=0), log=logged.append)
-  assert any(line.startswith('restored') and 'env step 256' in line for line in logged)
-  assert result['env_steps'] == 512 and result['gradient_steps'] == 16
+  assert step_models.load_policy(str(run_dir)).config_name == 'attention_rnn'
 
 
 def _cli(tool, *args):
