@@ -151,6 +151,12 @@ def test_cli_ppo_on_attention_evaluates_and_exports_a_magenta_bundle(models, tmp
     assert json.load(f)['ppo_att']['algorithm'] == 'ppo'
   with np.load(os.path.join(out, 'compositions.npz')) as data:
     assert 'ppo_att_events' in data.files
+  # Without saved compositions the report samples the run itself, in the model's classes.
+  report = str(tmp_path / 'report')
+  done = _cli('make_report', '--run_dir=%s' % run_dir, '--noaudio', '--output_dir=%s' % report)
+  assert 'no samples of' not in done.stderr and 'no probability heat map' not in done.stderr
+  assert os.path.isfile(os.path.join(report, 'probabilities_0.png'))
+  assert any(n.startswith('sample_01_ppo_att') for n in os.listdir(report))
   exported = note_rnn.load(os.path.join(run_dir, 'note_rnn_export'))
   bundle = str(tmp_path / 'tuned_attention_rnn.mag')
   magenta_export.export_magenta(exported, bundle_file=bundle)
