@@ -1,5 +1,8 @@
 """Q-networks over any melody_rnn config: a note_rnn model stepped through ``step_classes``.
 
+``make_network`` is the one builder of a network shaped like the tuned Note RNN, for every
+algorithm: the DQN family's Q and prior networks and ppo/grpo's actor, prior and value body.
+
 ``ModelQNetwork`` is the generic counterpart of ``networks.NoteRnnQNetwork`` (which stays the
 basic_rnn path, unchanged): it owns a copy of the tuned note_rnn model (``build_like``: same
 config, sizes and weights, its own variables) as ``_model``, so the trainer's checkpoint keeps
