@@ -24,7 +24,16 @@ reported apart (`warmup_seconds`); `steps_per_sec` is steady state, the way
 
 `--configs=basic_rnn,attention_rnn,lookback_rnn,mono_rnn` runs each case once per melody_rnn
 config on a random model of that config with `--layer_sizes` (default 100: the basic model's),
-so every config's env-steps/s stands beside basic's (`config` in each line).
+so every config's env-steps/s stands beside basic's (`config` in each line);
+`--note_rnns=a.mag,b.mag` adds trained checkpoints or bundles of any config (e.g. Magenta's
+lookback_rnn and attention_rnn bundles) to the same invocation.
+
+`--algorithm=ppo|grpo` times the on-policy tuner (`pg_trainer.PolicyGradientTuner`): one
+case, `on_policy`: a round of `num_parallel_envs` episodes, then ppo_epochs x ppo_minibatches
+PPO-clip steps (4 x 4, configs/ppo.cfg's), each on a quarter of the round's episodes:
+
+  nice .venv/bin/python bench/rl_tuner.py --algorithm=ppo --xla --configs=basic_rnn \\
+      --layer_sizes=32,32 --note_rnns=LOOKBACK.mag,ATTENTION.mag
 """
 
 import argparse
@@ -44,6 +53,9 @@ CASES = {
     'magenta_batching': dict(batch_size=32, train_every_n=5),
     'large_batches': dict(batch_size=1024, train_every_n=160),
 }
+# ppo/grpo: one round = num_parallel_envs episodes, then ppo_epochs x ppo_minibatches steps.
+PG_CASES = {'on_policy': dict(ppo_epochs=4, ppo_minibatches=4)}
+PG_ALGORITHMS = ('ppo', 'grpo')
 
 
 def peak_rss_mib() -> float:
@@ -58,7 +70,8 @@ def run_case(args) -> dict:
   import note_rnn  # pylint: disable=g-import-not-at-top
   from rl_tuner import config as config_lib  # pylint: disable=g-import-not-at-top
   from rl_tuner.rl import trainer  # pylint: disable=g-import-not-at-top
-  case = CASES[args.case]
+  on_policy = args.algorithm in PG_ALGORITHMS
+  case = (PG_CASES if on_policy else CASES)[args.case]
   sizes = [int(u) for u in args.layer_sizes.split(',')]
   prior = (note_rnn.build(sizes, seed=args.seed, config=args.config)
            if args.note_rnn == 'random' else note_rnn.load(args.note_rnn))
@@ -66,12 +79,12 @@ def run_case(args) -> dict:
       output_dir='/nonexistent', algorithm=args.algorithm, num_steps=args.steps,
       exploration_period=args.steps // 2, num_parallel_envs=args.num_parallel_envs,
       xla=args.xla, seed=args.seed, **case)
-  tuner = trainer.Tuner(config, prior, None)
+  config_lib.check(config)
+  tuner = trainer.make_tuner(config, prior, None)
   round_steps = config.num_parallel_envs * config.num_notes
 
   def one_round():
-    tuner.collect_round()
-    losses = tuner.train(tuner.updates_owed())
+    _, losses, _ = tuner.run_round()
     if losses.size and not np.all(np.isfinite(losses)):
       raise RuntimeError('non-finite loss')
 
@@ -85,15 +98,21 @@ def run_case(args) -> dict:
   seconds = time.perf_counter() - t0
   steps = int(tuner.env_steps.numpy()) - steps0
   updates = int(tuner.train_step.numpy()) - updates0
+  if on_policy:
+    # Each gradient step trains on one minibatch of the round's episodes.
+    transitions_per_update = round_steps // config.ppo_minibatches
+    batching = dict(case, transition_updates_per_env_step=config.ppo_epochs)
+  else:
+    transitions_per_update = case['batch_size']
+    batching = dict(case, transition_updates_per_env_step=case['batch_size']
+                    / case['train_every_n'])
   return {
-      'impl': 'rl_tuner', 'case': args.case, 'algorithm': args.algorithm,
-      'batch_size': case['batch_size'], 'train_every_n': case['train_every_n'],
-      'transition_updates_per_env_step': case['batch_size'] / case['train_every_n'],
+      'impl': 'rl_tuner', 'case': args.case, 'algorithm': args.algorithm, **batching,
       'num_parallel_envs': args.num_parallel_envs, 'xla': args.xla, 'steps': steps,
       'round_steps': round_steps, 'seconds': round(seconds, 3),
       'steps_per_sec': round(steps / seconds, 1),
       'gradient_updates': updates, 'updates_per_sec': round(updates / seconds, 1),
-      'transition_updates_per_sec': round(updates * case['batch_size'] / seconds, 1),
+      'transition_updates_per_sec': round(updates * transitions_per_update / seconds, 1),
       'warmup_seconds': round(warmup, 3), 'peak_rss_mib': round(peak_rss_mib(), 1),
       'note_rnn': args.note_rnn, 'config': prior.config_name,
       'layer_sizes': list(prior.layer_sizes)}
@@ -122,11 +141,14 @@ def baseline(args) -> dict:
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--algorithm', default='q', choices=['q', 'psi', 'g', 'pure_rl'])
+  parser.add_argument('--algorithm', default='q',
+                      choices=['q', 'psi', 'g', 'pure_rl'] + list(PG_ALGORITHMS))
   parser.add_argument('--steps', type=int, default=65536, help='timed env steps per case')
   parser.add_argument('--num_parallel_envs', type=int, default=256)
   parser.add_argument('--xla', action='store_true', help='XLA-compile the gradient steps')
-  parser.add_argument('--cases', default=','.join(CASES))
+  parser.add_argument('--cases', default=None,
+                      help='default: %s (q, psi, g, pure_rl), %s (ppo, grpo)'
+                      % (','.join(CASES), ','.join(PG_CASES)))
   parser.add_argument('--note_rnn', default=RESEARCH_CKPT if os.path.exists(
       RESEARCH_CKPT) else 'random', help='a checkpoint for note_rnn.load, or random')
   parser.add_argument('--seed', type=int, default=1)
@@ -134,6 +156,9 @@ def main():
                       help='comma-separated melody_rnn configs: random models of each')
   parser.add_argument('--config', default='basic_rnn', help=argparse.SUPPRESS)
   parser.add_argument('--layer_sizes', default='100', help='of the random models')
+  parser.add_argument('--note_rnns', default='',
+                      help='comma-separated checkpoints/bundles (any config), each run beside '
+                      'the --configs models in the same invocation')
   parser.add_argument('--baseline', action='store_true')
   parser.add_argument('--baseline_steps', type=int, default=10000)
   parser.add_argument('--case', help=argparse.SUPPRESS)
@@ -142,10 +167,16 @@ def main():
   if args.worker:
     print(json.dumps(run_case(args)))
     return
+  if args.baseline and args.algorithm in PG_ALGORITHMS:
+    parser.error('--baseline: the original has no %s' % args.algorithm)
+  if args.cases is None:
+    args.cases = ','.join(PG_CASES if args.algorithm in PG_ALGORITHMS else CASES)
   results = []
-  configs = args.configs.split(',') if args.configs else [args.config]
-  note_rnn_arg = 'random' if args.configs else args.note_rnn
-  for config in configs:
+  models = [('random', config) for config in args.configs.split(',') if config]
+  models += [(path, 'basic_rnn') for path in args.note_rnns.split(',') if path]
+  if not models:
+    models = [(args.note_rnn, args.config)]
+  for note_rnn_arg, config in models:
     for case in args.cases.split(','):
       argv = [sys.executable, os.path.abspath(__file__), '--worker', '--case=%s' % case,
               '--algorithm=%s' % args.algorithm, '--steps=%d' % args.steps,

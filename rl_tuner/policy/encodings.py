@@ -16,6 +16,8 @@ Everything that crosses between the two goes through here:
   (the key's tonic in the octave of MIDI 60-71) and every pitch-class rule are exact; the
   approximation is in intervals across the fold (a step from 47 to 48 reads as an upward
   major seventh) and in register-based statistics. Events are always kept beside.
+* ``rule_distributions(model, history, probabilities)``: next-class distributions moved onto
+  the 38 classes the same way (for plots).
 * ``model_classes(model, indices)``: 38-class indices (priming notes drawn from 48-83, primer
   melodies) -> the model's classes.
 * ``ClassStepModel``: a note_rnn model as a step model on one-hot class inputs
@@ -74,6 +76,27 @@ def rule_classes(model, classes: np.ndarray, history=None) -> np.ndarray:
   if is_rule_layout(model):
     return np.asarray(classes, np.int32)
   return events_to_rule_classes(events(model, classes, history))
+
+
+def rule_distributions(model, history: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+  """Next-class distributions [T, C] -> the same over the rules' 38 classes [T, 38].
+
+  Row t of ``probabilities`` is the distribution the class ``history[-T + t]`` was drawn from
+  (``history`` int [P + T]: priming, then the T notes); each class's mass moves to the 38-class
+  index of the event it decodes to at that point (a repeat label to the event it repeats).
+  """
+  probabilities = np.asarray(probabilities, np.float32)
+  if is_rule_layout(model):
+    return probabilities
+  history = np.asarray(history, np.int64).reshape(-1)
+  num_steps, num_model_classes = probabilities.shape
+  out = np.zeros((num_steps, encoding.NUM_CLASSES), np.float32)
+  candidates = np.arange(num_model_classes)[:, None]
+  for t in range(num_steps):
+    prefix = np.tile(history[:len(history) - num_steps + t], (num_model_classes, 1))
+    decoded = events(model, np.concatenate([prefix, candidates], axis=1))[:, -1]
+    np.add.at(out[t], events_to_rule_classes(decoded), probabilities[t])
+  return out
 
 
 def model_classes(model, indices: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from rl_tuner.report import ab_page
 from rl_tuner.report import markup
 from rl_tuner.report import plots
 from rl_tuner.report import tables
+from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import priming as priming_lib
 
@@ -258,10 +259,15 @@ def _collect_compositions(config, evaluations, models, model_names, log):
         break
     else:
       try:
-        _, notes = sampling.generate_compositions(
-            models.step_model(name), wanted, seed=config.seed,
-            **models.generation_kwargs(name))
-        out[name] = notes
+        step_model = models.step_model(name)
+        priming, notes = sampling.generate_compositions(
+            step_model, wanted, seed=config.seed, **models.generation_kwargs(name))
+        # The pages play and plot the 38-class arrays, as compositions.npz stores them
+        # (the model's own classes decoded; none when a pitch leaves MIDI 48-83).
+        arrays = runs_lib.composition_arrays(name, step_model, priming, notes)
+        if name not in arrays:
+          raise ValueError('pitches outside MIDI 48-83')
+        out[name] = arrays[name]
       except Exception as e:  # pylint: disable=broad-except
         log('report: no samples of %s (%s: %s)' % (name, type(e).__name__, e))
   return out
@@ -364,12 +370,15 @@ def _heat_map(config, models, run, index) -> str:
   tuned, prior = models.step_model(run.name), models.note_rnn()
   priming, notes = sampling.generate_compositions(
       tuned, 1, seed=config.seed + 1, **models.generation_kwargs(run.name))
+  # Other configs than basic_rnn: classes and distributions shown as the 38 decoded events.
+  history = np.concatenate([np.reshape(priming[0], -1), notes[0]])
   probabilities = {
-      'Note RNN': sampling.next_event_probabilities(prior, priming, notes[0]),
-      'tuned (%s)' % run.name: sampling.next_event_probabilities(tuned, priming, notes[0]),
-  }
+      name: encodings.rule_distributions(
+          model, history, sampling.next_event_probabilities(model, priming[0], notes[0]))
+      for name, model in (('Note RNN', prior), ('tuned (%s)' % run.name, tuned))}
+  played = encodings.rule_classes(tuned, history[None])[0, -len(notes[0]):]
   path = plots.plot_probability_heatmaps(
-      notes[0], probabilities, os.path.join(config.output_dir, 'probabilities_%d.png' % index),
+      played, probabilities, os.path.join(config.output_dir, 'probabilities_%d.png' % index),
       title='p(next event) along one composition of %s' % run.name)
   return ('<h3>What each model wants to play next: %s</h3><p class="note">One composition '
           'of the tuned model. Each column is a step; its colour is the probability each '

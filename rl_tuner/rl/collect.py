@@ -209,15 +209,25 @@ def episodes_to_trajectory(notes: np.ndarray, log_probs: np.ndarray, rewards: np
   actions[:, :-1] = notes[:, 1:]
   reward = np.zeros((batch, frames), np.float32)
   reward[:, :-1] = rewards
+  tile = lambda a: tf.constant(np.tile(a[None], (batch, 1)))
+  return trajectory.Trajectory(
+      step_type=tile(step),
+      observation=episode_observation(notes, log_probs, primer_rows, num_classes),
+      action=tf.constant(actions),
+      policy_info=(), next_step_type=tile(next_step), reward=tf.constant(reward),
+      discount=tile(discount))
+
+
+def episode_observation(notes: np.ndarray, log_probs: np.ndarray,
+                        primer_rows: Optional[np.ndarray], num_classes: int) -> dict:
+  """The networks' observation of whole episodes [B, T+1]: the one-hot notes in the model's
+  `num_classes`, the prior's log-probs and (with primers) each episode's primer row."""
   observation = {'note': tf.one_hot(notes, num_classes),
                  'prior_log_probs': tf.constant(log_probs, tf.float32)}
   if primer_rows is not None:
-    observation['primer'] = tf.constant(np.repeat(primer_rows[:, None], frames, 1), tf.int32)
-  tile = lambda a: tf.constant(np.tile(a[None], (batch, 1)))
-  return trajectory.Trajectory(
-      step_type=tile(step), observation=observation, action=tf.constant(actions),
-      policy_info=(), next_step_type=tile(next_step), reward=tf.constant(reward),
-      discount=tile(discount))
+    observation['primer'] = tf.constant(
+        np.repeat(primer_rows[:, None], notes.shape[1], 1), tf.int32)
+  return observation
 
 
 def action_log_probs(notes: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
@@ -274,3 +284,23 @@ class RunSettings:
                    if c.chord_progression else None)
     self.primers = primers
     self.prior_model = prior_model
+    self.num_classes = encodings.num_classes(prior_model)
+
+  def episode_rewards(self, episodes: Episodes, env_steps: int, *,
+                      add_log_p: bool) -> Dict[str, np.ndarray]:
+    """`collect_rewards` of collected episodes under the run's settings (for other configs
+    than basic_rnn the rules read `episodes.events`); NaN/Inf stops the run (`env_steps`)."""
+    c = self.config
+    rewards = collect_rewards(
+        episodes.notes, episodes.log_probs, key=self.key, semantics=c.semantics,
+        reward_mode=self.reward_mode, reward_scaler=c.reward_scaler,
+        reward_weights=self.reward_weights, add_log_p=add_log_p, chords=self.chords,
+        events=episodes.events)
+    check_finite_rewards(rewards, env_steps)
+    return rewards
+
+  def episode_observation(self, notes: np.ndarray, log_probs: np.ndarray,
+                          rows: np.ndarray) -> dict:
+    """`episode_observation` of collected episodes (primer rows only when the run primes)."""
+    return episode_observation(notes, log_probs, rows if self.primers is not None else None,
+                               self.num_classes)

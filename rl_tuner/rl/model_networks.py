@@ -1,5 +1,8 @@
 """Q-networks over any melody_rnn config: a note_rnn model stepped through ``step_classes``.
 
+``make_network`` is the one builder of a network shaped like the tuned Note RNN, for every
+algorithm: the DQN family's Q and prior networks and ppo/grpo's actor, prior and value body.
+
 ``ModelQNetwork`` is the generic counterpart of ``networks.NoteRnnQNetwork`` (which stays the
 basic_rnn path, unchanged): it owns a copy of the tuned note_rnn model (``build_like``: same
 config, sizes and weights, its own variables) as ``_model``, so the trainer's checkpoint keeps
@@ -156,26 +159,28 @@ def observation_spec(num_classes: int, with_primer: bool) -> dict:
   return spec
 
 
-def make_networks(prior_model, primers: Optional[np.ndarray]):
-  """(observation spec, Q network, frozen prior network) for tuning ``prior_model``.
+def make_network(prior_model, primers: Optional[np.ndarray], *, trainable: bool = True,
+                 name: str = 'QNetwork'):
+  """A network shaped like ``prior_model`` and holding its weights (its own variables).
 
   basic_rnn models get ``networks.NoteRnnQNetwork`` exactly as before (bit for bit); every
-  other config a ``ModelQNetwork`` pair, with the 38-class ``primers`` [M, P] re-encoded in
-  the model's classes.
+  other config a ``ModelQNetwork``, with the 38-class ``primers`` [M, P] re-encoded in the
+  model's classes. Its ``input_tensor_spec`` is the observation spec of the model's classes.
   """
+  with_primer = primers is not None
   if encodings.is_rule_layout(prior_model):
-    weights = prior_model.get_weights()
-    obs_spec = networks.observation_spec(primers is not None)
-    q_network = networks.NoteRnnQNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
-        name='QNetwork')
-    prior_network = networks.NoteRnnQNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
-        trainable=False, name='PriorNetwork')
-    return obs_spec, q_network, prior_network
+    return networks.NoteRnnQNetwork(
+        networks.observation_spec(with_primer), prior_model.layer_sizes,
+        initial_weights=prior_model.get_weights(), primers=primers, trainable=trainable,
+        name=name)
   model_primers = None if primers is None else encodings.model_classes(prior_model, primers)
-  obs_spec = observation_spec(prior_model.num_classes, primers is not None)
-  q_network = ModelQNetwork(obs_spec, prior_model, primers=model_primers, name='QNetwork')
-  prior_network = ModelQNetwork(obs_spec, prior_model, primers=model_primers, trainable=False,
-                                name='PriorNetwork')
-  return obs_spec, q_network, prior_network
+  return ModelQNetwork(observation_spec(prior_model.num_classes, with_primer), prior_model,
+                       primers=model_primers, trainable=trainable, name=name)
+
+
+def make_networks(prior_model, primers: Optional[np.ndarray], name: str = 'QNetwork'):
+  """(observation spec, trainable network ``name``, frozen prior network) for tuning
+  ``prior_model``: the Q network of the DQN family, the actor of ppo/grpo."""
+  network = make_network(prior_model, primers, name=name)
+  prior_network = make_network(prior_model, primers, trainable=False, name='PriorNetwork')
+  return network.input_tensor_spec, network, prior_network

@@ -13,9 +13,15 @@ starts at KL 0, and letting β wind down over the rounds before would leave it f
 the β that holds the target by the time the KL gets there; in a run of ~25 rounds the
 controller then cannot climb back before the end).
 
-The actor is checkpointed under `q_network` (`policy.run_dir.NETWORK_CHECKPOINT_KEY`),
-so `policy.step_models.load_policy` rebuilds it as it rebuilds a Q network: its outputs
-are the policy's logits. β is a checkpointed variable, so a resumed run continues the
+The actor, the frozen prior and the value body are `model_networks.make_network` copies of
+the run's Note RNN, of whatever melody_rnn config (basic, lookback, attention, mono): the
+actions are that config's classes, and the rules read the episodes decoded to melody events
+(`collect.Episodes.events`, decoded in the collection graph, through
+`collect.RunSettings.episode_rewards`), exactly as for the DQN family. The actor is
+checkpointed under `q_network` (`policy.run_dir.NETWORK_CHECKPOINT_KEY`), so
+`policy.step_models.load_policy` rebuilds it as it rebuilds a Q network (for other configs
+than basic_rnn, a fresh model of the config restored from `q_network/_model/...`): its
+outputs are the policy's logits, and `note_rnn_export/` is a Note RNN of the same config. β is a checkpointed variable, so a resumed run continues the
 controller where it stopped.
 """
 
@@ -24,11 +30,10 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from pipelines import encoding
 from rl_tuner import config as config_lib
 from rl_tuner.rl import agents
 from rl_tuner.rl import collect
-from rl_tuner.rl import networks
+from rl_tuner.rl import model_networks
 from rl_tuner.rl import policy_gradient
 
 
@@ -58,17 +63,11 @@ class PolicyGradientTuner(collect.RunSettings):
                primers: Optional[np.ndarray]):
     super().__init__(config, prior_model, primers)
     c = config
-    weights = prior_model.get_weights()
-    obs_spec = networks.observation_spec(primers is not None)
-    self.q_network = networks.NoteRnnQNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
-        name='Actor')
-    self.prior_network = networks.NoteRnnQNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers,
-        trainable=False, name='PriorNetwork')
+    _, self.q_network, self.prior_network = model_networks.make_networks(
+        prior_model, primers, name='Actor')
     grpo = self.algorithm == 'grpo'
     self.value_network = None if grpo else policy_gradient.ValueNetwork(
-        obs_spec, prior_model.layer_sizes, initial_weights=weights, primers=primers)
+        model_networks.make_network(prior_model, primers, name='ValueBody'))
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     self.kl_coef = tf.Variable(c.kl_coef, dtype=tf.float64, name='kl_coef')
@@ -102,25 +101,17 @@ class PolicyGradientTuner(collect.RunSettings):
     self.live_policy = self.q_network
 
   def _episode_inputs(self, notes: np.ndarray, log_probs: np.ndarray, rows: np.ndarray):
-    observation = {'note': tf.one_hot(notes, encoding.NUM_CLASSES),
-                   'prior_log_probs': tf.constant(log_probs, tf.float32)}
-    if self.primers is not None:
-      observation['primer'] = tf.constant(np.repeat(rows[:, None], notes.shape[1], 1),
-                                          tf.int32)
     step, _, _ = collect.episode_step_types(notes.shape[1] - 1)
     step_type = tf.constant(np.tile(step[None], (notes.shape[0], 1)))
-    return observation, step_type
+    return self.episode_observation(notes, log_probs, rows), step_type
 
   def run_round(self):
     """One round of collection and update: (rewards, losses [K], TensorBoard scalars)."""
     c = self.config
     env_steps = int(self.env_steps.numpy())
-    notes, log_probs, rows = self.collector.collect(env_steps)
-    rewards = collect.collect_rewards(
-        notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
-        reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
-        add_log_p=False, chords=self.chords)
-    collect.check_finite_rewards(rewards, env_steps)
+    episodes = self.collector.collect_episodes(env_steps)
+    notes, log_probs, rows = episodes.notes, episodes.log_probs, episodes.rows
+    rewards = self.episode_rewards(episodes, env_steps, add_log_p=False)
     prior_log_p = collect.action_log_probs(notes, log_probs)
     observation, step_type = self._episode_inputs(notes, log_probs, rows)
     permutations = tf.argsort(self.collector.generator.uniform(

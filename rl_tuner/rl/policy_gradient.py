@@ -14,12 +14,13 @@ nor `note_rnn_export/` could rebuild it from the checkpoint), computes advantage
 the trajectory's rewards in its own `compute_advantages` (no hook for a reward that
 depends on β, which changes between rounds) and has no group-relative mode. What the
 DQN family gets from tf-agents — networks and specs — is kept: the actor is the same
-`networks.NoteRnnQNetwork` whose outputs are logits, collected in one graph by
+network as the DQN family's Q network (`model_networks.make_network`: the Note RNN of any
+melody_rnn config, outputs its logits over the config's classes), collected in one graph by
 `collect.EpisodeCollector` (Boltzmann = sampling softmax(actor logits)). This module is
 the small PPO-clip loss on top.
 
 ppo: advantages by generalised advantage estimation (`gae_advantages`) with a value
-network (`ValueNetwork`, a copy of the Note RNN with a linear head). grpo: several
+network (`ValueNetwork`, another such copy of the Note RNN with a linear head). grpo: several
 compositions per primer (a group), advantage = return-to-go minus the group's mean
 return-to-go at the same step (`group_relative_advantages`), no value network.
 
@@ -33,8 +34,7 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.networks import network
 
-from pipelines import encoding
-from rl_tuner.rl import networks
+from rl_tuner.policy import encodings
 
 KL_CONTROLLER_CLIP = 0.2
 
@@ -103,28 +103,25 @@ def adaptive_kl_coef(kl_coef: float, kl_per_note: float, target: float, num_step
 
 
 def action_log_probs(logits, actions):
-  """log softmax(logits)[a]: logits [B, T, 38], actions int [B, T] -> [B, T]."""
+  """log softmax(logits)[a]: logits [B, T, C], actions int [B, T] -> [B, T]."""
   log_probs = tf.nn.log_softmax(logits, axis=-1)
   return tf.gather(log_probs, actions, axis=-1, batch_dims=2)
 
 
 class ValueNetwork(network.Network):
-  """V(s_t): a trainable copy of the Note RNN, its 38 outputs mapped by a linear head.
+  """V(s_t): a trainable copy of the Note RNN (any config), its C outputs mapped by a linear head.
 
   Starting from the Note RNN's weights gives the value a melody-aware state at once;
   the head starts at zero, so V = 0 until it learns.
   """
 
-  def __init__(self, observation_spec, layer_sizes, *, initial_weights=None, primers=None,
-               name: str = 'ValueNetwork'):
-    body = networks.NoteRnnQNetwork(observation_spec, layer_sizes,
-                                    initial_weights=initial_weights, primers=primers,
-                                    name='ValueBody')
-    super().__init__(input_tensor_spec=observation_spec, state_spec=body.state_spec,
+  def __init__(self, body: network.Network, name: str = 'ValueNetwork'):
+    """`body`: the trainable network over the model's classes (`model_networks.make_network`)."""
+    super().__init__(input_tensor_spec=body.input_tensor_spec, state_spec=body.state_spec,
                      name=name)
     self._body = body
     self._head = tf.keras.layers.Dense(1, kernel_initializer='zeros', name='value_head')
-    self._head.build((None, encoding.NUM_CLASSES))
+    self._head.build((None, encodings.num_classes(body)))
 
   def call(self, observation, step_type=None, network_state=(), training=False):
     features, state = self._body(observation, step_type=step_type,
@@ -194,7 +191,8 @@ class PolicyGradientLearner(tf.Module):
     """Episodes [B, T+1] (frames o_0..o_T), rewards [B, T] -> the round's statistics.
 
     Args:
-      observation: {'note' one-hot [B, T+1, 38], 'primer'?} of the episodes.
+      observation: {'note' one-hot [B, T+1, C] (the model's classes), 'primer'?} of the
+        episodes.
       step_type: int [B, T+1] (FIRST at frame 0).
       music_theory: λ·R_MT [B, T] of the played notes o_1..o_T.
       prior_log_p: log p_prior(a_t|s_t) [B, T].

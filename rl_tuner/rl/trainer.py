@@ -75,7 +75,7 @@ class Tuner(collect.RunSettings):
     obs_spec, self.q_network, self.prior_network = model_networks.make_networks(
         prior_model, primers)
     action_spec = tensor_spec.BoundedTensorSpec(
-        (), tf.int32, 0, encodings.num_classes(prior_model) - 1, 'action')
+        (), tf.int32, 0, self.num_classes - 1, 'action')
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     boltzmann = c.exploration_mode == 'boltzmann'
@@ -154,16 +154,13 @@ class Tuner(collect.RunSettings):
   def collect_round(self) -> Dict[str, np.ndarray]:
     """One batch of episodes into the replay buffer; returns its reward arrays [B, T]."""
     c = self.config
-    notes, log_probs, rows, events = self.collector.collect_episodes(
-        int(self.env_steps.numpy()))
-    rewards = collect.collect_rewards(
-        notes, log_probs, key=self.key, semantics=c.semantics, reward_mode=self.reward_mode,
-        reward_scaler=c.reward_scaler, reward_weights=self.reward_weights,
-        add_log_p=c.reward_adds_log_p, chords=self.chords, events=events)
-    collect.check_finite_rewards(rewards, int(self.env_steps.numpy()))
+    env_steps = int(self.env_steps.numpy())
+    episodes = self.collector.collect_episodes(env_steps)
+    notes, log_probs, rows = episodes.notes, episodes.log_probs, episodes.rows
+    rewards = self.episode_rewards(episodes, env_steps, add_log_p=c.reward_adds_log_p)
     self.replay.add_batch(collect.episodes_to_trajectory(
         notes, log_probs, rewards['total'], rows if self.primers is not None else None,
-        num_classes=encodings.num_classes(self.prior_model)))
+        num_classes=self.num_classes))
     self.env_steps.assign_add(notes.shape[0] * c.num_notes)
     rewards['notes'] = notes
     # log p_prior of the played notes, also for g and pure_rl, whose reward omits it.

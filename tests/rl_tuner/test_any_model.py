@@ -74,6 +74,22 @@ def test_lookback_repeat_label_decodes_against_the_history():
   np.testing.assert_array_equal(encodings.model_classes(model, rule), classes)
 
 
+def test_rule_distributions_move_repeat_labels_onto_the_repeated_event():
+  model = _tiny('lookback_rnn')
+  history = model.classes_from_events(np.array([[60, -2, 62, -1] * 4 + [64, 62]]))[0]
+  repeat_16 = model.num_classes - 2
+  probabilities = np.zeros((2, model.num_classes), np.float32)
+  probabilities[0, repeat_16] = 0.25  # at step 16: the event 16 back, MIDI 60
+  probabilities[0, history[16]] = 0.75  # MIDI 64
+  probabilities[1, repeat_16] = 1.0  # at step 17: the event 16 back, a hold
+  out = encodings.rule_distributions(model, history, probabilities)
+  expected = np.zeros((2, encoding.NUM_CLASSES), np.float32)
+  expected[0, encoding.event_to_index(60)] = 0.25
+  expected[0, encoding.event_to_index(64)] = 0.75
+  expected[1, encoding.event_to_index(-2)] = 1.0
+  np.testing.assert_allclose(out, expected)
+
+
 def test_basic_layout_is_the_identity():
   model = note_rnn.build([4], seed=0)
   notes = np.array([[0, 1, 2, 37]])
