@@ -116,10 +116,13 @@ def plot_tradeoff(rows: Sequence[Mapping], path: str) -> str:
   plt = plots._pyplot()  # pylint: disable=protected-access
   fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
   _panel(axes[0], rows, 'kl_to_note_rnn_per_note', 'front_kl',
-         'KL(π ‖ Note RNN) per note (nats)')
+         'KL(π ‖ Note RNN) per note (nats, linear below 0.1, log above)')
+  # RL-only runs sit at KL 2-3 nats; a linear axis would squeeze every tuned run into its
+  # first tenth.
+  axes[0].set_xscale('symlog', linthresh=0.1)
   _panel(axes[1], rows, 'distinct_8grams_ratio', 'front_8grams',
          'distinct 8-grams / Note RNN\'s')
-  axes[0].legend(fontsize=7)
+  axes[0].legend(fontsize=7, loc='lower center')
   fig.tight_layout()
   fig.savefig(path, dpi=90)
   plt.close(fig)
