@@ -54,11 +54,9 @@ Every variable keeps its TF1 layout (fused [input; h] kernels, gate order i, j, 
 order (``lstm_kernels[k]``, ``lstm_biases[k]`` for k >= 1 last).
 
 State (``AttentionState``): ``lstm`` holds one ``(h, c)`` pair per layer, each [B, u_k] (the
-project's order, as ``NoteRnn``); ``attns`` [B, A]; ``attn_states`` [B, L, A]; ``features``
-[B, L, V], the window's slots already multiplied by ``attn_w`` (a cache: step 3's
-``W_l @ attn_w`` is computed once per output, when it joins the window). Magenta's graphs
+project's order, as ``NoteRnn``); ``attns`` [B, A]; ``attn_states`` [B, L, A]. Magenta's graphs
 flatten it to ``(c0, h0, attns, attn_states as [B, L * A], c1, h1, ...)``:
-``to_magenta_state`` / ``from_magenta_state`` convert (the cache is recomputed).
+``to_magenta_state`` / ``from_magenta_state`` convert.
 """
 
 import re
@@ -89,16 +87,10 @@ class AttentionFormatError(ValueError):
 
 
 class AttentionState(NamedTuple):
-  """The stack's recurrent state (a ``tf.nest`` structure; see the module docstring).
-
-  ``features`` caches ``attn_states @ attn_w`` so each output is projected once, when it joins
-  the window, rather than all L slots at every step (about 2x faster steps at L = 40); it is
-  derived data, absent from Magenta's flat state.
-  """
+  """The stack's recurrent state (a ``tf.nest`` structure; see the module docstring)."""
   lstm: tuple  # ((h [B, u_k], c [B, u_k]) per layer)
   attns: tf.Tensor  # [B, A]
   attn_states: tf.Tensor  # [B, L, A], oldest first
-  features: tf.Tensor  # [B, L, V]: attn_states @ attn_w
 
 
 def _lstm_step(x, h, c, kernel, bias):
@@ -147,7 +139,7 @@ class AttentionLstmStack(tf.Module):
     self._input_size, self._layer_sizes = int(input_size), sizes
     self._attn_length = int(attn_length)
     a = self._attn_size = int(attn_size or sizes[0])
-    v = self._attn_vec_size = int(attn_vec_size or a)
+    v = int(attn_vec_size or a)
     p = int(projection_size or input_size)
     rng = np.random.default_rng(seed)
     shapes = self._tf1_shapes(p, v)
@@ -204,8 +196,7 @@ class AttentionLstmStack(tf.Module):
     f = lambda *shape: tf.TensorSpec(shape, tf.float32)
     return AttentionState(lstm=tuple((f(u), f(u)) for u in self._layer_sizes),
                           attns=f(self._attn_size),
-                          attn_states=f(self._attn_length, self._attn_size),
-                          features=f(self._attn_length, self._attn_vec_size))
+                          attn_states=f(self._attn_length, self._attn_size))
 
   def initial_state(self, batch_size) -> AttentionState:
     """The zero state Magenta starts from, for ``batch_size`` rows (int or scalar tensor)."""
@@ -214,13 +205,14 @@ class AttentionLstmStack(tf.Module):
         self.state_spec())
 
   def _window_features(self, attn_states):
-    """``W_l @ attn_w`` for every slot of a window [B, L, A] -> [B, L, V] (TF1's 1x1 conv)."""
+    """``W_l @ attn_w`` for every slot of a window [B, L, A] -> [B, L, V]."""
     return tf.einsum('bla,av->blv', attn_states, self.attn_w)
 
   def _attend(self, query, attn_states, features):
     """Step 3 of the module docstring: the new read ``a'`` [B, A] over the old window.
 
-    ``features`` is ``_window_features(attn_states)``, carried in the state.
+    ``features`` is ``_window_features(attn_states)``; ``run`` carries it from step to step
+    (each output is projected once, when it joins the window, instead of L times).
     """
     y = tf.nn.bias_add(tf.matmul(query, self.query_kernel), self.query_bias)
     scores = tf.reduce_sum(self.attn_v * tf.tanh(features + y[:, tf.newaxis, :]), axis=2)
@@ -237,24 +229,28 @@ class AttentionLstmStack(tf.Module):
     Returns:
       (output float32 [B, output_size], new ``AttentionState``).
     """
+    output, state, _ = self._step(inputs, state, self._window_features(state.attn_states))
+    return output, state
+
+  def _step(self, inputs, state: AttentionState, features):
+    """``step`` given the window's features; also returns the new window's features."""
     x = tf.convert_to_tensor(inputs, tf.float32)
     h, c = state.lstm[0]
     projected = tf.nn.bias_add(
         tf.matmul(tf.concat([x, state.attns], 1), self.input_kernel), self.input_bias)
     h, c = _lstm_step(projected, h, c, self.lstm_kernels[0], self.lstm_biases[0])
-    attns = self._attend(tf.concat([c, h], 1), state.attn_states, state.features)
+    attns = self._attend(tf.concat([c, h], 1), state.attn_states, features)
     y = tf.nn.bias_add(tf.matmul(tf.concat([h, attns], 1), self.output_kernel),
                        self.output_bias)
     window = tf.concat([state.attn_states[:, 1:], y[:, tf.newaxis, :]], axis=1)
-    features = tf.concat([state.features[:, 1:], tf.matmul(y, self.attn_w)[:, tf.newaxis, :]],
-                         axis=1)
+    features = tf.concat([features[:, 1:], tf.matmul(y, self.attn_w)[:, tf.newaxis, :]], axis=1)
     new_lstm = [(h, c)]
     for kernel, bias, (h, c) in zip(self.lstm_kernels[1:], self.lstm_biases[1:],
                                     state.lstm[1:]):
       h, c = _lstm_step(y, h, c, kernel, bias)
       new_lstm.append((h, c))
       y = h
-    return y, AttentionState(tuple(new_lstm), attns, window, features)
+    return y, AttentionState(tuple(new_lstm), attns, window), features
 
   def run(self, inputs, state: Optional[AttentionState] = None):
     """Steps through whole sequences in a ``tf.while_loop`` (only outputs are stacked).
@@ -273,11 +269,13 @@ class AttentionLstmStack(tf.Module):
     xs = tf.TensorArray(tf.float32, size=steps).unstack(tf.transpose(x, [1, 0, 2]))
     ys = tf.TensorArray(tf.float32, size=steps, element_shape=[None, self.output_size])
 
-    def body(t, s, ys):
-      y, s = self.step(xs.read(t), s)
-      return t + 1, s, ys.write(t, y)
+    def body(t, s, features, ys):
+      y, s, features = self._step(xs.read(t), s, features)
+      return t + 1, s, features, ys.write(t, y)
 
-    _, final, ys = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), state, ys))
+    _, final, _, ys = tf.while_loop(
+        lambda t, *_: t < steps, body,
+        (tf.constant(0), state, self._window_features(state.attn_states), ys))
     return tf.transpose(ys.stack(), [1, 0, 2]), final
 
   def to_magenta_state(self, state: AttentionState) -> list:
@@ -299,7 +297,7 @@ class AttentionLstmStack(tf.Module):
     lstm = [(flat[1], flat[0])] + [(flat[2 * k + 3], flat[2 * k + 2])
                                    for k in range(1, len(self._layer_sizes))]
     window = tf.reshape(flat[3], [-1, self._attn_length, self._attn_size])
-    return AttentionState(tuple(lstm), flat[2], window, self._window_features(window))
+    return AttentionState(tuple(lstm), flat[2], window)
 
   @property
   def weight_variables(self) -> list:
