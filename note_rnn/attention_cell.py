@@ -204,16 +204,9 @@ class AttentionLstmStack(tf.Module):
         lambda spec: tf.zeros([batch_size] + spec.shape.as_list(), tf.float32),
         self.state_spec())
 
-  def _window_features(self, attn_states):
-    """``W_l @ attn_w`` for every slot of a window [B, L, A] -> [B, L, V]."""
-    return tf.einsum('bla,av->blv', attn_states, self.attn_w)
-
-  def _attend(self, query, attn_states, features):
-    """Step 3 of the module docstring: the new read ``a'`` [B, A] over the old window.
-
-    ``features`` is ``_window_features(attn_states)``; ``run`` carries it from step to step
-    (each output is projected once, when it joins the window, instead of L times).
-    """
+  def _attend(self, query, attn_states):
+    """Step 3 of the module docstring: the new read ``a'`` [B, A] over the old window."""
+    features = tf.einsum('bla,av->blv', attn_states, self.attn_w)
     y = tf.nn.bias_add(tf.matmul(query, self.query_kernel), self.query_bias)
     scores = tf.reduce_sum(self.attn_v * tf.tanh(features + y[:, tf.newaxis, :]), axis=2)
     alpha = tf.nn.softmax(scores, axis=1)
@@ -229,28 +222,22 @@ class AttentionLstmStack(tf.Module):
     Returns:
       (output float32 [B, output_size], new ``AttentionState``).
     """
-    output, state, _ = self._step(inputs, state, self._window_features(state.attn_states))
-    return output, state
-
-  def _step(self, inputs, state: AttentionState, features):
-    """``step`` given the window's features; also returns the new window's features."""
     x = tf.convert_to_tensor(inputs, tf.float32)
     h, c = state.lstm[0]
     projected = tf.nn.bias_add(
         tf.matmul(tf.concat([x, state.attns], 1), self.input_kernel), self.input_bias)
     h, c = _lstm_step(projected, h, c, self.lstm_kernels[0], self.lstm_biases[0])
-    attns = self._attend(tf.concat([c, h], 1), state.attn_states, features)
+    attns = self._attend(tf.concat([c, h], 1), state.attn_states)
     y = tf.nn.bias_add(tf.matmul(tf.concat([h, attns], 1), self.output_kernel),
                        self.output_bias)
     window = tf.concat([state.attn_states[:, 1:], y[:, tf.newaxis, :]], axis=1)
-    features = tf.concat([features[:, 1:], tf.matmul(y, self.attn_w)[:, tf.newaxis, :]], axis=1)
     new_lstm = [(h, c)]
     for kernel, bias, (h, c) in zip(self.lstm_kernels[1:], self.lstm_biases[1:],
                                     state.lstm[1:]):
       h, c = _lstm_step(y, h, c, kernel, bias)
       new_lstm.append((h, c))
       y = h
-    return y, AttentionState(tuple(new_lstm), attns, window), features
+    return y, AttentionState(tuple(new_lstm), attns, window)
 
   def run(self, inputs, state: Optional[AttentionState] = None):
     """Steps through whole sequences in a ``tf.while_loop`` (only outputs are stacked).
@@ -269,13 +256,11 @@ class AttentionLstmStack(tf.Module):
     xs = tf.TensorArray(tf.float32, size=steps).unstack(tf.transpose(x, [1, 0, 2]))
     ys = tf.TensorArray(tf.float32, size=steps, element_shape=[None, self.output_size])
 
-    def body(t, s, features, ys):
-      y, s, features = self._step(xs.read(t), s, features)
-      return t + 1, s, features, ys.write(t, y)
+    def body(t, s, ys):
+      y, s = self.step(xs.read(t), s)
+      return t + 1, s, ys.write(t, y)
 
-    _, final, _, ys = tf.while_loop(
-        lambda t, *_: t < steps, body,
-        (tf.constant(0), state, self._window_features(state.attn_states), ys))
+    _, final, ys = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), state, ys))
     return tf.transpose(ys.stack(), [1, 0, 2]), final
 
   def to_magenta_state(self, state: AttentionState) -> list:
