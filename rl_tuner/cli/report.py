@@ -32,6 +32,8 @@ flags.DEFINE_multi_string('eval_dir', [], 'An output dir of bin/evaluate_rl_tune
 flags.DEFINE_string('output_dir', None, 'Where report.html, ab.html and their files go.')
 flags.DEFINE_string('note_rnn_checkpoint', None, 'The untuned Note RNN (default: the runs\' '
                     'prior, else the shipped model).')
+flags.DEFINE_multi_string('sweep_dir', [], 'An output dir of bin/sweep_rl_tuner: the report '
+                          'shows its trade-off plot and table; repeat for several.')
 flags.DEFINE_integer('num_samples', 3, 'Compositions per model to show and play.')
 flags.DEFINE_integer('num_ab_pairs', 8, 'Pairs on the blind A/B page.')
 flags.DEFINE_integer('seed', 0, 'Seeds the generated samples and the A/B order.')
@@ -49,10 +51,19 @@ def _main(argv):
     raise FlagError('output_dir', 'is required')
   if not FLAGS.run_dir and not FLAGS.eval_dir and not FLAGS.magenta_js_dir:
     raise FlagError('run_dir', 'give at least one --run_dir, --eval_dir or --magenta_js_dir')
-  for name in ('run_dir', 'eval_dir', 'magenta_js_dir'):
+  for name in ('run_dir', 'eval_dir', 'magenta_js_dir', 'sweep_dir'):
     for path in FLAGS[name].value:
       if not os.path.isdir(path):
         raise FlagError(name, 'no such directory: %s' % path)
+  if FLAGS.sweep_dir and not (FLAGS.run_dir or FLAGS.eval_dir):
+    raise FlagError('sweep_dir', 'goes into a report of --run_dir or --eval_dir (e.g. '
+                    'SWEEP/runs/<name>); give at least one')
+  from rl_tuner.report import tradeoff  # pylint: disable=g-import-not-at-top
+  for path in FLAGS.sweep_dir:
+    try:
+      tradeoff.read_sweep(path)
+    except ValueError as e:
+      raise FlagError('sweep_dir', str(e)) from None
   if not 1 <= FLAGS.num_samples <= 50:
     raise FlagError('num_samples', 'must be in [1, 50], got %d' % FLAGS.num_samples)
   if not 0 <= FLAGS.num_ab_pairs <= 50:
@@ -85,7 +96,8 @@ def _report():
       output_dir=FLAGS.output_dir, run_dirs=list(FLAGS.run_dir),
       eval_dirs=list(FLAGS.eval_dir), note_rnn_checkpoint=FLAGS.note_rnn_checkpoint,
       num_samples=FLAGS.num_samples, num_ab_pairs=FLAGS.num_ab_pairs, seed=FLAGS.seed,
-      render_audio=FLAGS.audio, render_chords=FLAGS.render_chords)
+      render_audio=FLAGS.audio, render_chords=FLAGS.render_chords,
+      sweep_dirs=list(FLAGS.sweep_dir))
   try:
     paths = report_pages.build_report(config, log=lambda line: print(line, file=sys.stderr))
   except OSError as e:

@@ -164,16 +164,17 @@ def sweep(log=print) -> list:
   rows = reference.rows() + rows
   tradeoff_report.mark_fronts(rows)
   out = FLAGS.output_dir
-  files.write_json_atomic(os.path.join(out, 'sweep.json'), {
+  files.write_json_atomic(os.path.join(out, tradeoff_report.SWEEP_JSON), {
       'num_steps': FLAGS.num_steps, 'num_compositions': FLAGS.num_compositions,
       'seed': FLAGS.seed, 'rows': rows})
   title = ('Sweep: %d env steps per run, %d compositions per evaluation (corrected, '
            'sampled), seed %d.' % (FLAGS.num_steps, FLAGS.num_compositions, FLAGS.seed))
-  files.write_text_atomic(os.path.join(out, 'sweep.md'),
+  files.write_text_atomic(os.path.join(out, tradeoff_report.SWEEP_MD),
                           tradeoff_report.markdown_table(rows, title=title))
-  tradeoff_report.plot_tradeoff(rows, os.path.join(out, 'sweep.png'))
+  tradeoff_report.plot_tradeoff(rows, os.path.join(out, tradeoff_report.SWEEP_PNG))
   log('sweep: wrote %s' % ', '.join(os.path.join(out, n)
-                                    for n in ('sweep.json', 'sweep.md', 'sweep.png')))
+                                    for n in (tradeoff_report.SWEEP_JSON, tradeoff_report.SWEEP_MD,
+                                              tradeoff_report.SWEEP_PNG)))
   return rows
 
 

@@ -30,6 +30,7 @@ from rl_tuner.report import ab_page
 from rl_tuner.report import markup
 from rl_tuner.report import plots
 from rl_tuner.report import tables
+from rl_tuner.report import tradeoff
 from rl_tuner.policy import encodings
 from rl_tuner.policy import layout
 from rl_tuner.policy import priming as priming_lib
@@ -56,6 +57,8 @@ class ReportConfig:
   render_audio: bool = True
   # Add the runs' (or evaluations') --chord_progression under each sample's melody.
   render_chords: bool = False
+  # bin/sweep_rl_tuner output dirs whose trade-off table and plot the report shows.
+  sweep_dirs: Sequence[str] = ()
 
 
 @dataclasses.dataclass
@@ -237,6 +240,9 @@ def build_report(config: ReportConfig, log: Callable[[str], None] = print) -> Di
   sections.append(tables.tables_section(evaluations))
   sections.append(_plots_section(config, evaluations, runs, models, notes_by_model, log))
   sections.append(_samples_section(samples, audio_problem, config.num_samples))
+  sections.extend(
+      tradeoff.html_section(d, os.path.join(config.output_dir, 'sweep_%d.png' % i))
+      for i, d in enumerate(config.sweep_dirs))
   sections.append(_runs_section(runs))
   report_path = os.path.join(config.output_dir, REPORT_HTML)
   markup.write_page(report_path, 'RL Tuner report', ''.join(sections))

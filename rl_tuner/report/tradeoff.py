@@ -7,11 +7,16 @@ is better) and against `distinct_8grams_ratio` (higher is better); a run is on t
 when no other run is at least as good on both axes and better on one.
 """
 
+import json
+import os
 from typing import List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from rl_tuner.report import markup
 from rl_tuner.report import plots
+
+SWEEP_JSON, SWEEP_MD, SWEEP_PNG = 'sweep.json', 'sweep.md', 'sweep.png'
 
 COLUMNS = (
     ('name', 'run', 'text'), ('algorithm', 'algorithm', 'text'),
@@ -127,3 +132,52 @@ def plot_tradeoff(rows: Sequence[Mapping], path: str) -> str:
   fig.savefig(path, dpi=90)
   plt.close(fig)
   return path
+
+
+def read_sweep(sweep_dir: str) -> dict:
+  """``bin/sweep_rl_tuner``'s sweep.json: {'rows': [...], 'num_steps', ...}.
+
+  Raises:
+    ValueError: naming the file when it is missing, unreadable or has no rows.
+  """
+  path = os.path.join(sweep_dir, SWEEP_JSON)
+  try:
+    with open(path) as f:
+      sweep = json.load(f)
+  except (OSError, ValueError) as e:
+    raise ValueError('%s: not a sweep of bin/sweep_rl_tuner (%s)' % (path, e)) from None
+  if not isinstance(sweep, dict) or not isinstance(sweep.get('rows'), list) or not sweep['rows']:
+    raise ValueError('%s: no rows' % path)
+  return sweep
+
+
+def html_section(sweep_dir: str, redraw_path: str) -> str:
+  """The report's trade-off section: the sweep's plot and its table.
+
+  A sweep dir without its plot gets it redrawn at ``redraw_path`` (in the report's own
+  output dir: the report writes nothing beside its inputs).
+  """
+  sweep = read_sweep(sweep_dir)
+  rows = sweep['rows']
+  if not all('front_kl' in r for r in rows):
+    mark_fronts(rows)
+  png = os.path.join(sweep_dir, SWEEP_PNG)
+  if not os.path.exists(png):
+    png = plot_tradeoff(rows, redraw_path)
+  head = ''.join('<th>%s</th>' % markup.esc(label) for _, label, _ in COLUMNS)
+  body = ''.join(
+      '<tr>%s<td>%s</td></tr>' % (
+          ''.join('<td>%s</td>' % markup.esc(_cell(r.get(k), kind).replace('\\|', '|'))
+                  for k, _, kind in COLUMNS),
+          ('*' if r.get('front_kl') else '') + ('†' if r.get('front_8grams') else ''))
+      for r in rows)
+  return ('<h2>Trade-off sweep</h2><p>%s: %s env steps per run, %s compositions per '
+          'evaluation. Rule score (mean unscaled corrected music-theory reward per note) '
+          'against KL to the Note RNN and against the distinct 8-grams ratio; '
+          '<code>*</code> / <code>†</code>: on the Pareto front of each.</p>'
+          '<p><img src="%s" alt="trade-off plot"></p>'
+          '<div style="overflow-x:auto"><table class="metrics"><tr>%s<th>front</th></tr>%s'
+          '</table></div>'
+          % (markup.esc(sweep_dir), markup.esc(sweep.get('num_steps', '?')),
+             markup.esc(sweep.get('num_compositions', '?')),
+             markup.data_uri(png, 'image/png'), head, body))

@@ -267,6 +267,23 @@ def test_sweep_writes_table_and_plot(tmp_path, tiny_note_rnn):
   assert 'ppo_l1_kl0.1' in (out_dir / 'sweep.md').read_text()
   assert (out_dir / 'sweep.png').stat().st_size > 1000
 
+  # The report shows the sweep; it redraws a missing plot in its own dir, not the sweep's.
+  (out_dir / 'sweep.png').unlink()
+  report_dir = tmp_path / 'report'
+  out = _run(os.path.join(REPO, 'bin', 'make_report'), [
+      '--run_dir=%s' % (out_dir / 'runs' / 'ppo_l1_kl0.1'), '--sweep_dir=%s' % out_dir,
+      '--output_dir=%s' % report_dir, '--noaudio', '--num_samples=1', '--num_ab_pairs=0'])
+  assert out.returncode == 0, out.stderr[-2000:]
+  page = (report_dir / 'report.html').read_text()
+  section = page[page.index('<h2>Trade-off sweep</h2>'):]
+  assert 'q_l1' in section and 'ppo_l1_kl0.1' in section and 'data:image/png' in section
+  assert not (out_dir / 'sweep.png').exists() and (report_dir / 'sweep_0.png').exists()
+  bad = _run(os.path.join(REPO, 'bin', 'make_report'), [
+      '--run_dir=%s' % (out_dir / 'runs' / 'ppo_l1_kl0.1'), '--sweep_dir=%s' % configs,
+      '--output_dir=%s' % (tmp_path / 'bad')])
+  assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith(
+      'make_report: --sweep_dir: %s' % (configs / 'sweep.json')), bad.stderr
+
 
 def test_beta_holds_until_the_kl_first_reaches_the_target():
   import types  # pylint: disable=g-import-not-at-top
