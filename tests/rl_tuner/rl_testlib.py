@@ -28,3 +28,16 @@ def kill_after_new_checkpoints(command, checkpoint_dir, env, *, times: int = 2,
       kills += 1
     proc.wait()
   return kills
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_tool(tool, *args):
+  """Runs bin/<tool> from the checkout's venv in the repo; asserts exit 0, returns the result."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=REPO)
+  done = subprocess.run([os.path.join(REPO, '.venv', 'bin', 'python'),
+                         os.path.join(REPO, 'bin', tool)] + list(args),
+                        capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
+  assert done.returncode == 0, done.stderr[-3000:]
+  return done

@@ -7,7 +7,6 @@ the note_rnn_export/ -> Magenta bundle round trip.
 
 import json
 import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -20,6 +19,8 @@ from rl_tuner.evaluate import sampling
 from rl_tuner.policy import encodings
 from rl_tuner.policy import step_models
 from rl_tuner.rl import model_networks
+
+import rl_testlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = ('attention_rnn', 'lookback_rnn', 'mono_rnn')
@@ -36,17 +37,8 @@ def tiny_models(tmp_path_factory):
   return {c: _tiny(c).save(str(root / c)) for c in CONFIGS}
 
 
-def _cli(tool, *args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=REPO)
-  done = subprocess.run([os.path.join(REPO, '.venv', 'bin', 'python'),
-                         os.path.join(REPO, 'bin', tool)] + list(args),
-                        capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
-  assert done.returncode == 0, done.stderr[-3000:]
-  return done
-
-
 def _train(model_dir, out, algorithm='q', *extra):
-  return _cli('train_rl_tuner', '--flagfile=configs/%s.cfg' % algorithm, '--algorithm=%s' % algorithm, '--note_rnn_checkpoint=%s' % model_dir,
+  return rl_testlib.run_tool('train_rl_tuner', '--flagfile=configs/%s.cfg' % algorithm, '--algorithm=%s' % algorithm, '--note_rnn_checkpoint=%s' % model_dir,
               '--output_dir=%s' % out, '--num_steps=256', '--num_parallel_envs=8',
               '--num_notes=16', '--noxla', '--final_eval_compositions=16',
               '--num_midi_compositions=1', '--exploration_period=256', *extra)
@@ -178,13 +170,13 @@ def test_evaluate_saves_events_for_every_model(tiny_models, tmp_path):
   _train(tiny_models['attention_rnn'], run_dir, 'q', '--final_eval_compositions=0',
          '--num_midi_compositions=0')
   out = str(tmp_path / 'eval')
-  _cli('evaluate_rl_tuner', '--run_dir=%s' % run_dir, '--num_compositions=12',
+  rl_testlib.run_tool('evaluate_rl_tuner', '--run_dir=%s' % run_dir, '--num_compositions=12',
        '--save_compositions', '--output_dir=%s' % out)
   with np.load(os.path.join(out, 'compositions.npz')) as data:
     saved = {k: data[k] for k in data.files}
   assert sorted(saved) == ['note_rnn', 'note_rnn_events', 'q_att', 'q_att_events']
   for name in ('note_rnn', 'q_att'):  # attention_rnn's events fit MIDI 48-83
     np.testing.assert_array_equal(saved[name], encoding.event_to_index(saved[name + '_events']))
-  _cli('make_report', '--eval_dir=%s' % out, '--run_dir=%s' % run_dir, '--noaudio',
+  rl_testlib.run_tool('make_report', '--eval_dir=%s' % out, '--run_dir=%s' % run_dir, '--noaudio',
        '--output_dir=%s' % str(tmp_path / 'report'))
   assert os.path.isfile(os.path.join(str(tmp_path / 'report'), 'report.html'))

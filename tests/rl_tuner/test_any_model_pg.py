@@ -9,7 +9,6 @@ resumes, and note_rnn_export/ goes back into a Magenta bundle of the same config
 
 import json
 import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -119,7 +118,7 @@ def test_kill_9_then_rerun_resumes_an_attention_run(models, tmp_path):
   command = [os.path.join(REPO, '.venv', 'bin', 'python'),
              os.path.join(REPO, 'bin', 'train_rl_tuner')] + args
   assert rl_testlib.kill_after_new_checkpoints(command, run_dir / 'checkpoints', env) >= 1
-  out = _cli('train_rl_tuner', *args)
+  out = rl_testlib.run_tool('train_rl_tuner', *args)
   assert 'restored' in out.stdout + out.stderr
   # 8 rounds of 8 episodes x 16 notes, 4 epochs x 2 minibatches each.
   assert 'done: 1024 env steps, 64 gradient steps' in out.stdout
@@ -128,24 +127,15 @@ def test_kill_9_then_rerun_resumes_an_attention_run(models, tmp_path):
   assert step_models.load_policy(str(run_dir)).config_name == 'attention_rnn'
 
 
-def _cli(tool, *args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=REPO)
-  done = subprocess.run([os.path.join(REPO, '.venv', 'bin', 'python'),
-                         os.path.join(REPO, 'bin', tool)] + list(args),
-                        capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
-  assert done.returncode == 0, done.stderr[-3000:]
-  return done
-
-
 @pytest.mark.slow
 def test_cli_ppo_on_attention_evaluates_and_exports_a_magenta_bundle(models, tmp_path):
   run_dir = str(tmp_path / 'ppo_att')
-  _cli('train_rl_tuner', '--flagfile=configs/ppo.cfg',
+  rl_testlib.run_tool('train_rl_tuner', '--flagfile=configs/ppo.cfg',
        '--note_rnn_checkpoint=%s' % models['attention_rnn'], '--output_dir=%s' % run_dir,
        '--num_steps=256', '--num_parallel_envs=8', '--num_notes=16', '--noxla',
        '--ppo_minibatches=2', '--final_eval_compositions=0', '--num_midi_compositions=0')
   out = str(tmp_path / 'eval')
-  _cli('evaluate_rl_tuner', '--run_dir=%s' % run_dir, '--num_compositions=12',
+  rl_testlib.run_tool('evaluate_rl_tuner', '--run_dir=%s' % run_dir, '--num_compositions=12',
        '--save_compositions', '--output_dir=%s' % out)
   with open(os.path.join(out, 'metrics.json')) as f:
     assert json.load(f)['ppo_att']['algorithm'] == 'ppo'
@@ -153,7 +143,7 @@ def test_cli_ppo_on_attention_evaluates_and_exports_a_magenta_bundle(models, tmp
     assert 'ppo_att_events' in data.files
   # Without saved compositions the report samples the run itself, in the model's classes.
   report = str(tmp_path / 'report')
-  done = _cli('make_report', '--run_dir=%s' % run_dir, '--noaudio', '--output_dir=%s' % report)
+  done = rl_testlib.run_tool('make_report', '--run_dir=%s' % run_dir, '--noaudio', '--output_dir=%s' % report)
   assert 'no samples of' not in done.stderr and 'no probability heat map' not in done.stderr
   assert os.path.isfile(os.path.join(report, 'probabilities_0.png'))
   assert any(n.startswith('sample_01_ppo_att') for n in os.listdir(report))

@@ -6,20 +6,12 @@ import sys
 
 import pytest
 
-import note_rnn
 from rl_tuner import config as config_lib
 import rl_testlib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(REPO, 'bin', 'train_rl_tuner')
 CONFIGS = os.path.join(REPO, 'configs')
-
-
-@pytest.fixture(scope='module')
-def tiny_note_rnn(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('note_rnn') / 'tiny')
-  note_rnn.build((8,), seed=0).save(path)
-  return path
 
 
 def _tiny_flags(note_rnn_dir, run_dir, **extra):

@@ -118,13 +118,6 @@ def test_grpo_groups_share_their_first_note():
   assert len({tuple(row) for row in notes[:, 1:]}) > 3  # members sample independently
 
 
-@pytest.fixture(scope='module')
-def tiny_note_rnn(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('note_rnn') / 'tiny')
-  note_rnn.build((8,), seed=0).save(path)
-  return path
-
-
 def _flags(note_rnn_dir, run_dir, **extra):
   flags = dict(note_rnn_checkpoint=note_rnn_dir, output_dir=run_dir, num_notes=8,
                num_parallel_envs=8, num_steps=256, output_every_nth=64,

@@ -15,13 +15,6 @@ from rl_tuner.policy import run_dir as run_dir_lib
 from rl_tuner.rl import trainer
 
 
-@pytest.fixture(scope='module')
-def tiny_note_rnn(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('note_rnn') / 'tiny')
-  note_rnn.build((8,), seed=0).save(path)
-  return path
-
-
 def tiny_config(run_dir, note_rnn_dir, **overrides):
   values = dict(output_dir=str(run_dir), note_rnn_checkpoint=note_rnn_dir, num_notes=8,
                 num_parallel_envs=8, num_steps=256, exploration_period=128, batch_size=16,

@@ -9,7 +9,6 @@ import textwrap
 
 import pytest
 
-import note_rnn
 from pipelines.errors import FlagError
 from rl_tuner import config as config_lib
 from rl_tuner.evaluate import runs as runs_lib
@@ -28,13 +27,6 @@ RULE_FILE = textwrap.dedent('''
       """+1 for a struck note at or above the tonic's octave (MIDI 60 + tonic)."""
       return np.where(melodies >= context.tonic_pitch, 1.0, 0.0)
     ''')
-
-
-@pytest.fixture(scope='module')
-def tiny_note_rnn(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('note_rnn') / 'tiny')
-  note_rnn.build((8,), seed=0).save(path)
-  return path
 
 
 @pytest.fixture()
