@@ -55,12 +55,7 @@ class ModelQNetwork(network.Network):
                      name=name)
     self._model = own
     self._trainable_model = bool(trainable)
-    self._primers = None
-    if primers is not None:
-      primers = np.asarray(primers, np.int32)
-      if primers.ndim != 2 or primers.shape[1] < 1:
-        raise ValueError('primers must be int [M, P] with P >= 1, got %s' % (primers.shape,))
-      self._primers = tf.constant(primers)
+    self._primers = networks.primers_constant(primers)
 
   def copy(self, **kwargs):
     kwargs.setdefault('name', self.name)

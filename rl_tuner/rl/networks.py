@@ -34,6 +34,20 @@ def _zero_state(layer_sizes, batch_size):
                for u in layer_sizes)
 
 
+def primers_constant(primers) -> Optional[tf.Tensor]:
+  """int [M, P] primer classes (P >= 1) as a constant the networks' reset reads, or None.
+
+  Raises:
+    ValueError: any other shape.
+  """
+  if primers is None:
+    return None
+  primers = np.asarray(primers, np.int32)
+  if primers.ndim != 2 or primers.shape[1] < 1:
+    raise ValueError('primers must be int [M, P] with P >= 1, got %s' % (primers.shape,))
+  return tf.constant(primers)
+
+
 class NoteRnnQNetwork(network.Network):
   """LSTM layers → Dense(38) over observation['note'], initialised from a Note RNN.
 
@@ -73,12 +87,7 @@ class NoteRnnQNetwork(network.Network):
     self._dense.build((None, in_dim))
     if initial_weights is not None:
       self.set_note_rnn_weights(initial_weights)
-    self._primers = None
-    if primers is not None:
-      primers = np.asarray(primers, np.int32)
-      if primers.ndim != 2 or primers.shape[1] < 1:
-        raise ValueError('primers must be int [M, P] with P >= 1, got %s' % (primers.shape,))
-      self._primers = tf.constant(primers)
+    self._primers = primers_constant(primers)
 
   @property
   def layer_sizes(self) -> tuple:
