@@ -78,26 +78,26 @@ def _main(argv):
       live_page.model_files(path)
     except ValueError as e:
       raise FlagError('magenta_js_dir', str(e)) from None
-  if FLAGS.run_dir or FLAGS.eval_dir:
-    _report()
   try:
     live = live_page.for_report(
         FLAGS.output_dir, FLAGS.magenta_js_dir, FLAGS.run_dir, FLAGS.note_rnn_checkpoint,
         log=lambda line: print(line, file=sys.stderr))
   except (ValueError, FileNotFoundError) as e:
     raise FlagError('magenta_js_dir', str(e)) from None
+  if FLAGS.run_dir or FLAGS.eval_dir:
+    _report(os.path.basename(live) if live else None)
   if live:
     print(live)
 
 
-def _report():
+def _report(live_page_name):
   from rl_tuner.report import pages as report_pages  # pylint: disable=g-import-not-at-top
   config = report_pages.ReportConfig(
       output_dir=FLAGS.output_dir, run_dirs=list(FLAGS.run_dir),
       eval_dirs=list(FLAGS.eval_dir), note_rnn_checkpoint=FLAGS.note_rnn_checkpoint,
       num_samples=FLAGS.num_samples, num_ab_pairs=FLAGS.num_ab_pairs, seed=FLAGS.seed,
       render_audio=FLAGS.audio, render_chords=FLAGS.render_chords,
-      sweep_dirs=list(FLAGS.sweep_dir))
+      sweep_dirs=list(FLAGS.sweep_dir), live_page=live_page_name)
   try:
     paths = report_pages.build_report(config, log=lambda line: print(line, file=sys.stderr))
   except OSError as e:

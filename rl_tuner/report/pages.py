@@ -59,6 +59,8 @@ class ReportConfig:
   render_chords: bool = False
   # bin/sweep_rl_tuner output dirs whose trade-off table and plot the report shows.
   sweep_dirs: Sequence[str] = ()
+  # The live page written beside the report (its file name), which the header links to.
+  live_page: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -324,6 +326,10 @@ def _header(config, evaluations, runs) -> str:
                ', '.join('<code>%s</code>' % markup.esc(r.path) for r in runs) or 'none',
                ', '.join('<code>%s</code> (%s semantics)' % (markup.esc(e.path), markup.esc(e.semantics))
                          for e in evaluations) or 'none', AB_HTML, AB_HTML)]
+  if config.live_page:
+    parts.append('<p class="note">Play the models live in your browser (magenta.js): '
+                 '<a href="%s">%s</a>.</p>' % (markup.esc(config.live_page),
+                                               markup.esc(config.live_page)))
   for ev in evaluations:  # issue 13: a tuned model that misses a diversity or realism floor
     for name in scoring.model_names(ev.metrics):
       warnings = ev.metrics[name].get(scoring.COLLAPSE_WARNINGS)

@@ -95,3 +95,12 @@ def test_make_report_cli_live_page_alone_and_a_bad_dir(tiny_exports, tmp_path):
   assert done.returncode == 0, done.stderr[-2000:]
   assert done.stdout.split() == [str(tmp_path / 'r' / 'live.html')]
   assert sorted(os.listdir(tmp_path / 'r')) == ['live.html', 'magentamusic.js']
+
+
+def test_report_header_links_the_live_page_only_when_there_is_one(tmp_path):
+  from rl_tuner.report import pages  # pylint: disable=g-import-not-at-top
+  with_live = pages._header(pages.ReportConfig(output_dir=str(tmp_path), live_page='live.html'),  # pylint: disable=protected-access
+                            [], [])
+  assert '<a href="live.html">live.html</a>' in with_live
+  without = pages._header(pages.ReportConfig(output_dir=str(tmp_path)), [], [])  # pylint: disable=protected-access
+  assert 'live.html' not in without and 'ab.html' in without
