@@ -5,7 +5,6 @@ for a few hundred steps, bin/evaluate_rl_tuner, the policy rebuild from checkpoi
 the note_rnn_export/ -> Magenta bundle round trip.
 """
 
-import json
 import os
 
 import numpy as np
@@ -15,9 +14,7 @@ import tensorflow as tf
 import note_rnn
 from note_rnn import magenta_export
 from pipelines import encoding
-from rl_tuner.evaluate import sampling
 from rl_tuner.policy import encodings
-from rl_tuner.policy import step_models
 from rl_tuner.rl import model_networks
 
 import rl_testlib
@@ -118,20 +115,7 @@ def test_network_unroll_equals_step_classes(config):
 # ----------------------------------------------------------------------------- end to end
 
 def _check_run(run_dir, model_dir, config):
-  prior = note_rnn.load(model_dir)
-  policy = step_models.load_policy(run_dir)
-  assert policy.num_classes == prior.num_classes and policy.config_name == config
-  tuned = policy.network.get_weights()
-  assert any(not np.array_equal(a, b) for a, b in zip(tuned, prior.get_weights()))
-  metrics = json.load(open(os.path.join(run_dir, 'metrics.json')))
-  entry = metrics[os.path.basename(run_dir)]
-  assert 0 <= entry['notes_not_in_key'] <= 1 and np.isfinite(entry['mean_log_p'])
-  assert os.listdir(os.path.join(run_dir, 'compositions'))
-  priming, notes = sampling.generate_compositions(policy, 5, num_notes=16, seed=2)
-  assert notes.max() < prior.num_classes
-  events = encodings.composition_events(policy, priming, notes)
-  assert events.min() >= -2 and events.max() <= 127
-  return policy
+  return rl_testlib.check_tuned_run(run_dir, model_dir, config)[0]
 
 
 @pytest.mark.slow

@@ -16,7 +16,6 @@ import pytest
 import note_rnn
 from note_rnn import magenta_export
 from rl_tuner import config as config_lib
-from rl_tuner.evaluate import sampling
 from rl_tuner.policy import encodings
 from rl_tuner.policy import step_models
 from rl_tuner.rl import environment
@@ -91,19 +90,10 @@ def test_tuning_run_per_config(models, tmp_path, algorithm, config):
   run_dir = str(tmp_path / ('%s_%s' % (algorithm, config)))
   result = trainer.train_eval(_config(models[config], run_dir, algorithm), log=lambda _: None)
   assert result['env_steps'] == 256
-  prior = note_rnn.load(models[config])
-  policy = step_models.load_policy(run_dir)
-  assert policy.algorithm == algorithm and policy.config_name == config
-  assert policy.num_classes == prior.num_classes
-  assert any(not np.array_equal(a, b)
-             for a, b in zip(policy.network.get_weights(), prior.get_weights()))
+  policy, _ = rl_testlib.check_tuned_run(run_dir, models[config], config)
+  assert policy.algorithm == algorithm
   entry = result['metrics'][os.path.basename(run_dir)]
   assert 0 <= entry['notes_not_in_key'] <= 1 and np.isfinite(entry['mean_log_p'])
-  assert os.listdir(os.path.join(run_dir, 'compositions'))
-  priming, notes = sampling.generate_compositions(policy, 5, num_notes=16, seed=2)
-  assert notes.max() < prior.num_classes
-  events = encodings.composition_events(policy, priming, notes)
-  assert events.min() >= -2 and events.max() <= 127
   exported = note_rnn.load(os.path.join(run_dir, 'note_rnn_export'))
   assert exported.config_name == config
   for a, b in zip(exported.get_weights(), policy.network.get_weights()):
