@@ -158,8 +158,7 @@ class EpisodeCollector:
       prior_logits, p_state = self._prior.step(one_hot, p_state)
       # The prior's state holds the whole history (primer included): its newest event is
       # the note decoded as Magenta's encoder decodes it.
-      event = (self._prior.newest_event(one_hot, p_state) if self._decodes
-               else tf.zeros_like(note))
+      event = self._prior.newest_event(one_hot, p_state) if self._decodes else None
       return scores, tf.nn.log_softmax(prior_logits, axis=-1), q_state, p_state, event
 
     def body(t, note, q_state, p_state, notes, log_probs, events):
@@ -167,8 +166,10 @@ class EpisodeCollector:
       if self._add_prior:
         scores = step_models.g_logits(scores, prior_log_probs)
       note = self._choose(scores, env_steps + tf.cast(t, tf.int64) * self._num_envs)
+      if self._decodes:
+        events = events.write(t, event)
       return (t + 1, note, q_state, p_state, notes.write(t + 1, note),
-              log_probs.write(t, prior_log_probs), events.write(t, event))
+              log_probs.write(t, prior_log_probs), events)
 
     size = self._num_notes + 1
     notes = tf.TensorArray(tf.int32, size=size).write(0, note)
@@ -179,9 +180,11 @@ class EpisodeCollector:
         (tf.constant(0), note, q_state, p_state, notes, log_probs, events))
     _, last_log_probs, _, _, last_event = observe(note, q_state, p_state)
     log_probs = log_probs.write(self._num_notes, last_log_probs)
-    events = events.write(self._num_notes, last_event)
-    return (tf.transpose(notes.stack()), tf.transpose(log_probs.stack(), [1, 0, 2]), rows,
-            tf.transpose(events.stack()))
+    notes = tf.transpose(notes.stack())
+    # basic_rnn: the notes are the rules' classes already; nothing is decoded in the loop.
+    events = (tf.transpose(events.write(self._num_notes, last_event).stack())
+              if self._decodes else tf.zeros_like(notes))
+    return notes, tf.transpose(log_probs.stack(), [1, 0, 2]), rows, events
 
   def collect_episodes(self, env_steps: int) -> Episodes:
     """One batch of episodes (see `Episodes`)."""
