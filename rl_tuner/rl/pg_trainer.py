@@ -21,8 +21,8 @@ actions are that config's classes, and the rules read the episodes decoded to me
 checkpointed under `q_network` (`policy.run_dir.NETWORK_CHECKPOINT_KEY`), so
 `policy.step_models.load_policy` rebuilds it as it rebuilds a Q network (for other configs
 than basic_rnn, a fresh model of the config restored from `q_network/_model/...`): its
-outputs are the policy's logits, and `note_rnn_export/` is a Note RNN of the same config. β is a checkpointed variable, so a resumed run continues the
-controller where it stopped.
+outputs are the policy's logits, and `note_rnn_export/` is a Note RNN of the same config.
+β is a checkpointed variable, so a resumed run continues the controller where it stopped.
 """
 
 from typing import Optional
